@@ -1,0 +1,1 @@
+export * from './jose/base64url.js';
