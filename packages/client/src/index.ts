@@ -1,1 +1,3 @@
+export * from './errors.js';
+export * from './log.js';
 export * from './jose/base64url.js';
