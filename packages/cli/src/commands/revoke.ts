@@ -1,0 +1,48 @@
+/** `akamu-cli revoke`: revoke a certificate with the account key or the certificate's own key. */
+import { readFile } from 'node:fs/promises';
+import { UsageError, splitPemCertificates } from 'akamu-client';
+import { connect, requireAccountUrl, type Runtime, type ServerOptions } from '../context.js';
+import { requireKeyFile, describeFsError } from '../files/keys.js';
+
+export interface RevokeOptions extends ServerOptions {
+  accountKey?: string;
+  cert: string;
+  reason?: string;
+  certKey?: string;
+}
+
+const REASON_TEXT = 'valid values: 0–6, 8–10';
+
+export function parseReason(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value.trim())) throw new UsageError(`invalid reason code ${value}; ${REASON_TEXT}`);
+  const n = Number(value.trim());
+  if (n === 7 || n > 10) throw new UsageError(`invalid reason code ${n}; ${REASON_TEXT}`);
+  return n;
+}
+
+export async function revoke(opts: RevokeOptions, rt: Runtime): Promise<void> {
+  const reason = parseReason(opts.reason);
+  let text: string;
+  try {
+    text = await readFile(opts.cert, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read --cert ${opts.cert}: ${describeFsError(err as NodeJS.ErrnoException)}`);
+  }
+  const leaf = splitPemCertificates(text)[0];
+  if (!leaf) throw new UsageError(`no certificate found in ${opts.cert}`);
+
+  if (opts.certKey !== undefined) {
+    const certKey = await requireKeyFile(opts.certKey, 'certificate key');
+    const client = await connect(opts, rt);
+    await client.revoke(leaf, { reason, certKey });
+  } else {
+    if (opts.accountKey === undefined) throw new UsageError('--account-key is required unless --cert-key is given');
+    const key = await requireKeyFile(opts.accountKey, 'account key');
+    const url = await requireAccountUrl(opts.accountKey);
+    const client = await connect(opts, rt);
+    client.login(key, url);
+    await client.revoke(leaf, { reason });
+  }
+  rt.out(`Revoked: ${opts.cert}`);
+}

@@ -1,0 +1,47 @@
+/** Reading and creating key files for the CLI. */
+import { readFile } from 'node:fs/promises';
+import { PrivateKey, KeyFormatError, type KeyType } from 'akamu-client';
+
+/** Load a PEM private key; undefined when the file does not exist. */
+export async function loadKeyFile(path: string, what: string): Promise<PrivateKey | undefined> {
+  let pem: Buffer;
+  try {
+    pem = await readFile(path);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') return undefined;
+    throw new KeyFormatError(`cannot read ${what} ${path}: ${describeFsError(e)}`);
+  }
+  try {
+    return PrivateKey.fromPem(pem);
+  } catch (err) {
+    throw new KeyFormatError(`${what} ${path} is not a usable private key: ${(err as Error).message}`);
+  }
+}
+
+/** Load a key that must exist. */
+export async function requireKeyFile(path: string, what: string): Promise<PrivateKey> {
+  const key = await loadKeyFile(path, what);
+  if (!key) throw new KeyFormatError(`${what} ${path} does not exist`);
+  return key;
+}
+
+export async function loadOrGenerate(path: string, type: KeyType, what: string): Promise<{ key: PrivateKey; generated: boolean }> {
+  const existing = await loadKeyFile(path, what);
+  if (existing) return { key: existing, generated: false };
+  return { key: await PrivateKey.generate(type), generated: true };
+}
+
+export function describeFsError(e: NodeJS.ErrnoException): string {
+  switch (e.code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory';
+    default:
+      return e.message;
+  }
+}
