@@ -1,0 +1,2 @@
+export * from './keyType.js';
+export * from './privateKey.js';
