@@ -1,0 +1,84 @@
+/** Helpers shared by the built-in solvers. */
+import { isIP } from 'node:net';
+import type { Server } from 'node:net';
+import type { Identifier } from '../acme/types.js';
+import { ChallengeError, UsageError } from '../errors.js';
+import { parseIp } from '../x509/ip.js';
+
+/** True for an identifier that names a wildcard (`*.example.com`). */
+export function isWildcard(id: Identifier): boolean {
+  return id.value.startsWith('*.') || id.value.includes('*');
+}
+
+/**
+ * Throws UsageError listing every wildcard identifier when the challenge type cannot validate
+ * wildcards (RFC 8555 §8.3 and §7.1.3, RFC 8737 §3).
+ */
+export function refuseWildcards(type: string, identifiers: Identifier[]): void {
+  const wild = identifiers.filter(isWildcard).map((i) => i.value);
+  if (wild.length > 0) {
+    throw new UsageError(`${type} cannot validate wildcard identifiers: ${wild.join(', ')}; use --challenge dns-01`);
+  }
+}
+
+/** Base domain of an identifier: `*.` prefix and a trailing dot removed. */
+export function baseDomain(value: string): string {
+  let v = value.startsWith('*.') ? value.slice(2) : value;
+  if (v.endsWith('.')) v = v.slice(0, -1);
+  return v;
+}
+
+/** True when the identifier is an IP address identifier (RFC 8738) or its value is an IP literal. */
+export function isIpIdentifier(id: Identifier): boolean {
+  return id.type === 'ip' || isIP(id.value) !== 0;
+}
+
+/**
+ * The reverse-mapping name an ACME validator puts in SNI for an IP identifier (RFC 8738 §6),
+ * without trailing dot and in lower case: `192.0.2.1` → `1.2.0.192.in-addr.arpa`,
+ * `2001:db8::1` → `1.0.0.0.…8.b.d.0.1.0.0.2.ip6.arpa`.
+ */
+export function reverseDnsName(ip: string): string {
+  const bytes = parseIp(ip);
+  if (bytes?.length === 4) return `${Array.from(bytes).reverse().join('.')}.in-addr.arpa`;
+  if (bytes?.length === 16) return `${bytes.toString('hex').split('').reverse().join('.')}.ip6.arpa`;
+  throw new UsageError(`not an IP address: '${ip}'`);
+}
+
+/** Normalises an SNI / DNS name for lookups: lower case, no trailing dot. */
+export function normaliseName(name: string): string {
+  const n = name.toLowerCase();
+  return n.endsWith('.') ? n.slice(0, -1) : n;
+}
+
+/**
+ * `server.listen(port, host)` as a promise; a bind failure becomes a ChallengeError that names the
+ * port and hints at the CLI flag to use instead.
+ */
+export function listen(
+  server: Server,
+  opts: { type: string; flag: string; standardPort: number; port: number; host?: string },
+): Promise<void> {
+  const { type, flag, standardPort, port, host } = opts;
+  return new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening);
+      const reason = err.message.replace(/^listen /, '');
+      let hint = '';
+      if (err.code === 'EACCES' || err.code === 'EPERM') {
+        hint = ` (EACCES: use ${flag} with a high port, run with CAP_NET_BIND_SERVICE, or redirect port ${standardPort})`;
+      } else if (err.code === 'EADDRINUSE') {
+        hint = ` (another process is listening on port ${port}: stop it or use ${flag})`;
+      }
+      reject(new ChallengeError(`cannot listen on port ${port} for ${type}: ${reason}${hint}`, { cause: err }));
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    if (host === undefined) server.listen(port);
+    else server.listen(port, host);
+  });
+}
