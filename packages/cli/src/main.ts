@@ -29,10 +29,13 @@ let rl: Interface | undefined;
 const pendingLines: string[] = [];
 const waiters: { resolve: (l: string) => void; reject: (e: Error) => void }[] = [];
 let stdinClosed = false;
+/** A prompt was printed without a newline and is still waiting for its answer. */
+let promptOpen = false;
 
 function stdinPrompt(text: string): Promise<string> {
   process.stderr.write(text);
-  return new Promise((resolve, reject) => {
+  promptOpen = !text.endsWith('\n');
+  return new Promise<string>((resolve, reject) => {
     const line = pendingLines.shift();
     if (line !== undefined) return resolve(line);
     if (stdinClosed) return reject(new Error('stdin closed (EOF)'));
@@ -49,6 +52,9 @@ function stdinPrompt(text: string): Promise<string> {
         for (const w of waiters.splice(0)) w.reject(new Error('stdin closed (EOF)'));
       });
     }
+  }).then((line) => {
+    promptOpen = false; // the operator's Enter ended the line
+    return line;
   });
 }
 
@@ -172,7 +178,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`error: ${message}\n`);
+    process.stderr.write(`${promptOpen ? '\n' : ''}error: ${message}\n`);
     if (verbosity >= 2 && err instanceof Error && err.stack && !(err instanceof AkamuError && err.code === 'usage')) {
       process.stderr.write(`${err.stack}\n`);
     }

@@ -1,1 +1,7 @@
-export {};
+// @akamu/testkit — private helpers for akamu's tests, demo and benchmark.
+export { findPebble, repoRoot, systemMirrorUri, type PebbleBinaries } from './fetch-pebble.js';
+export { startPebble, freePort, type Pebble, type PebbleOptions, type PebbleProfile, type CertStatus } from './pebble.js';
+export {
+  runCli, runProgram, cliBin, tempDir, fileMode, openssl, runOpenssl, OpensslError,
+  type RunOptions, type RunResult, type OpensslResult,
+} from './util.js';

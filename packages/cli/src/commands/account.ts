@@ -27,7 +27,7 @@ export async function accountRegister(opts: RegisterOptions, rt: Runtime): Promi
   const accountKey = existing ?? (await PrivateKey.generate(keyType));
   const account = await registerAccount(client, accountKey, { contact: opts.contact, agreeTos: opts.agreeTos, eab });
   if (!existing) {
-    await writeFileAtomic(opts.accountKey, accountKey.toPem());
+    await writeFileAtomic(opts.accountKey, accountKey.toPem(), { mkdir: true });
     rt.out(`Generated new ${accountKey.keyType} key → ${opts.accountKey}`);
   }
   await writeAccountUrl(opts.accountKey, account.url);
@@ -90,7 +90,7 @@ export async function accountKeyChange(opts: AccountOptions & { newKey: string; 
   client.login(oldKey, url);
   if (generated) {
     // keep the new key on disk before the server switches to it, so it can never be lost
-    await writeFileAtomic(opts.newKey, newKey.toPem());
+    await writeFileAtomic(opts.newKey, newKey.toPem(), { mkdir: true });
     rt.out(`Generated new ${newKey.keyType} key → ${opts.newKey}`);
   }
   await client.changeKey(newKey);

@@ -23,7 +23,7 @@ export async function readAccountUrl(accountKeyPath: string): Promise<string | u
 
 export async function writeAccountUrl(accountKeyPath: string, url: string): Promise<string> {
   const path = accountUrlPath(accountKeyPath);
-  await writeFileAtomic(path, url);
+  await writeFileAtomic(path, url, { mkdir: true });
   return path;
 }
 
