@@ -6,3 +6,4 @@ export * from './tlsAlpn01.js';
 export * from './dns01.js';
 export * from './hook.js';
 export * from './manual.js';
+export * from './dnsPersist01.js';
