@@ -1,0 +1,3 @@
+export * from './types.js';
+export * from './retryAfter.js';
+export * from './http.js';
