@@ -57,7 +57,7 @@ describe('account commands', () => {
     const showNew = await runCli(['account', 'show', ...env.server, '--account-key', key]);
     assertSuccess(showNew);
     const showOld = await runCli(['account', 'show', ...env.server, '--account-key', oldCopy]);
-    assertFailure(showOld, 1, /ACME error urn:ietf:params:acme:error:(accountDoesNotExist|unauthorized|malformed)/);
+    assertFailure(showOld, 1, /ACME error urn:ietf:params:acme:error:(accountDoesNotExist|unauthorized|malformed|badSignatureAlgorithm)/);
 
     const dereg = await runCli(['account', 'deregister', ...env.server, '--account-key', key]);
     assertSuccess(dereg);
