@@ -5,3 +5,4 @@ export {
   runCli, runProgram, cliBin, tempDir, fileMode, openssl, runOpenssl, OpensslError,
   type RunOptions, type RunResult, type OpensslResult,
 } from './util.js';
+export { startDirectoryProxy, type DirectoryProxy } from './directory-proxy.js';

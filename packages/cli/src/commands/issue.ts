@@ -1,14 +1,18 @@
-/** `akamu-cli issue`: obtain a certificate. */
+/** `akamu-cli issue`: obtain a certificate. `renew` reuses the same plan and execution. */
 import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import {
   PrivateKey, UsageError, AkamuError, parseKeyType, issueCertificate, buildCsr, splitPemCertificates,
-  publicKeyMatches, type KeyType, type AcmeClient,
+  publicKeyMatches, type KeyType, type AcmeClient, type Identifier, type Solver,
 } from 'akamu-client';
-import { connect, parseEab, parsePort, parsePositiveSeconds, registerAccount, type EabFlags, type Runtime, type ServerOptions } from '../context.js';
+import {
+  connect, parseEab, parsePort, parsePositiveSeconds, registerAccount,
+  type EabCredentials, type EabFlags, type Runtime, type ServerOptions,
+} from '../context.js';
 import { loadKeyFile } from '../files/keys.js';
 import { readAccountUrl, writeAccountUrl } from '../files/account-url.js';
 import { prepareWrite, writeFileAtomic, writeFilesAtomic } from '../files/atomic.js';
+import { renderRenewalConfig, renewalConfigPath, type RenewalConfig } from '../files/renewal-config.js';
 import { parseDomains } from '../identifiers.js';
 import { makeSolver } from '../solvers.js';
 
@@ -31,12 +35,33 @@ export interface IssueOptions extends ServerOptions, EabFlags {
   profile?: string;
 }
 
-const NOT_YET: [keyof IssueOptions, string][] = [
-  ['onionKey', '--onion-key (onion-csr-01)'],
-  ['tkauthUrl', '--tkauth-url (tkauth-01)'],
-  ['tkauthKeytab', '--tkauth-keytab (tkauth-01)'],
-  ['jwtcc', '--jwtcc (tkauth-01)'],
-];
+/** How the certificate key is chosen (renew passes its own rule). */
+export interface CertKeyRule {
+  /** The key file was named by the operator (`--cert-key`): always reuse it when it exists. */
+  pinned: boolean;
+  /** `--cert-key-type` was given on the command line. */
+  requested?: KeyType;
+  /** Type for a new key when none is requested. */
+  fallbackType: KeyType;
+}
+
+export interface IssuePlan {
+  opts: IssueOptions;
+  identifiers: Identifier[];
+  accountKeyType: KeyType;
+  eab?: EabCredentials;
+  pollTimeout: number;
+  challenge: string;
+  httpPort: number;
+  tlsPort: number;
+  solver: Solver;
+  contacts: string[];
+  certKey: CertKeyPlan;
+  existingAccountKey?: PrivateKey;
+  accountUrl?: string;
+  /** `eab_kid` for the renewal config (kept even when its key was not given this time). */
+  eabKidForConfig?: string;
+}
 
 interface CertKeyPlan {
   path: string;
@@ -45,20 +70,24 @@ interface CertKeyPlan {
   isNew: boolean;
 }
 
-async function planCertKey(opts: IssueOptions, rt: Runtime): Promise<CertKeyPlan> {
-  const requested: KeyType | undefined = opts.certKeyType !== undefined ? parseKeyType(opts.certKeyType) : undefined;
-  const path = opts.certKey ?? `${opts.out}.key.pem`;
+const NOT_YET: [keyof IssueOptions, string][] = [
+  ['onionKey', '--onion-key (onion-csr-01)'],
+  ['tkauthUrl', '--tkauth-url (tkauth-01)'],
+  ['tkauthKeytab', '--tkauth-keytab (tkauth-01)'],
+  ['jwtcc', '--jwtcc (tkauth-01)'],
+];
+
+async function planCertKey(path: string, rule: CertKeyRule, rt: Runtime): Promise<CertKeyPlan> {
   const existing = await loadKeyFile(path, 'certificate key');
   if (existing) {
-    if (opts.certKey !== undefined || requested === undefined || requested === existing.keyType) {
-      if (requested !== undefined && requested !== existing.keyType) {
-        rt.note(`Note: --cert-key ${path} is a ${existing.keyType} key; --cert-key-type ${requested} is ignored`);
-      }
+    if (rule.requested === undefined || rule.requested === existing.keyType) return { path, key: Promise.resolve(existing), isNew: false };
+    if (rule.pinned) {
+      rt.note(`Note: --cert-key ${path} is a ${existing.keyType} key; --cert-key-type ${rule.requested} is ignored`);
       return { path, key: Promise.resolve(existing), isNew: false };
     }
-    rt.log.info(`certificate key ${path} is ${existing.keyType}; a new ${requested} key replaces it once the certificate is issued`);
+    rt.log.info(`certificate key ${path} is ${existing.keyType}; a new ${rule.requested} key replaces it once the certificate is issued`);
   }
-  const key = PrivateKey.generate(requested ?? 'ec:P-256');
+  const key = PrivateKey.generate(rule.requested ?? rule.fallbackType);
   key.catch(() => {}); // awaited later; avoid an unhandled rejection in between
   return { path, key, isNew: true };
 }
@@ -75,7 +104,12 @@ async function checkWritable(path: string): Promise<void> {
   }
 }
 
-export async function issue(opts: IssueOptions, rt: Runtime): Promise<void> {
+/** Validate everything and read local files: no network, nothing written. */
+export async function planIssue(
+  opts: IssueOptions,
+  rt: Runtime,
+  extra: { contacts?: string[]; certKeyRule?: CertKeyRule; eabKidForConfig?: string } = {},
+): Promise<IssuePlan> {
   for (const [flag, name] of NOT_YET) {
     if (opts[flag] !== undefined) throw new UsageError(`${name} is not supported yet`);
   }
@@ -83,66 +117,119 @@ export async function issue(opts: IssueOptions, rt: Runtime): Promise<void> {
   const accountKeyType = parseKeyType(opts.keyType ?? 'ec:P-256');
   const eab = parseEab(opts);
   const pollTimeout = parsePositiveSeconds(opts.pollTimeout ?? '120', '--poll-timeout');
-  const solver = makeSolver({
-    challenge: opts.challenge ?? 'http-01',
-    dnsHook: opts.dnsHook,
-    httpPort: parsePort(opts.httpPort ?? '80', '--http-port'),
-    tlsPort: parsePort(opts.tlsPort ?? '443', '--tls-port'),
-  }, rt);
+  const challenge = opts.challenge ?? 'http-01';
+  const httpPort = parsePort(opts.httpPort ?? '80', '--http-port');
+  const tlsPort = parsePort(opts.tlsPort ?? '443', '--tls-port');
+  const solver = makeSolver({ challenge, dnsHook: opts.dnsHook, httpPort, tlsPort }, rt);
   solver.check?.(identifiers);
 
   const existingAccountKey = await loadKeyFile(opts.accountKey, 'account key');
   const accountUrl = existingAccountKey ? await readAccountUrl(opts.accountKey) : undefined;
-  const certKey = await planCertKey(opts, rt);
+  const rule = extra.certKeyRule ?? {
+    pinned: opts.certKey !== undefined,
+    requested: opts.certKeyType !== undefined ? parseKeyType(opts.certKeyType) : undefined,
+    fallbackType: 'ec:P-256',
+  };
+  const certKey = await planCertKey(opts.certKey ?? `${opts.out}.key.pem`, rule, rt);
   await checkWritable(opts.out);
   if (certKey.isNew) await checkWritable(certKey.path);
+  return {
+    opts, identifiers, accountKeyType, eab, pollTimeout, challenge, httpPort, tlsPort, solver,
+    contacts: extra.contacts ?? [], certKey, existingAccountKey, accountUrl, eabKidForConfig: extra.eabKidForConfig ?? opts.eabKid,
+  };
+}
 
-  const client = await connect(opts, rt);
-  warnUnknownProfile(client, opts.profile, rt);
-
-  const accountKey = existingAccountKey ?? (await PrivateKey.generate(accountKeyType));
-  if (accountUrl) {
-    client.login(accountKey, accountUrl);
-    if (eab) rt.log.debug('an account URL sidecar exists; --eab-kid/--eab-key are not needed and were not used');
-  } else {
-    const account = await registerAccount(client, accountKey, { agreeTos: true, eab }).catch((err: unknown) => {
-      throw prefixError('register', err);
-    });
-    if (!existingAccountKey) {
-      await writeFileAtomic(opts.accountKey, accountKey.toPem(), { mkdir: true });
-      rt.out(`Generated new ${accountKey.keyType} key → ${opts.accountKey}`);
-    }
-    await writeAccountUrl(opts.accountKey, account.url);
-    client.login(accountKey, account.url);
-    rt.out(`Registered new account: ${account.url}`);
-    const tos = client.directory.meta?.termsOfService;
-    if (tos) rt.note(`Note: the new account agreed to the terms of service at ${tos}`);
+/** Log in with the sidecar's account, or register one (writing key and sidecar at once). */
+async function useAccount(client: AcmeClient, plan: IssuePlan, rt: Runtime): Promise<void> {
+  const { opts } = plan;
+  const accountKey = plan.existingAccountKey ?? (await PrivateKey.generate(plan.accountKeyType));
+  if (plan.accountUrl) {
+    client.login(accountKey, plan.accountUrl);
+    if (plan.eab) rt.log.debug('an account URL sidecar exists; --eab-kid/--eab-key are not needed and were not used');
+    return;
   }
+  const account = await registerAccount(client, accountKey, { agreeTos: true, eab: plan.eab, contact: plan.contacts }).catch((err: unknown) => {
+    throw prefixError('register', err);
+  });
+  if (!plan.existingAccountKey) {
+    await writeFileAtomic(opts.accountKey, accountKey.toPem(), { mkdir: true });
+    rt.out(`Generated new ${accountKey.keyType} key → ${opts.accountKey}`);
+  }
+  await writeAccountUrl(opts.accountKey, account.url);
+  client.login(accountKey, account.url);
+  rt.out(`Registered new account: ${account.url}`);
+  const tos = client.directory.meta?.termsOfService;
+  if (tos) rt.note(`Note: the new account agreed to the terms of service at ${tos}`);
+}
 
-  const names = identifiers.map((i) => i.value);
+/** Order, validate, finalize, download; then write key, chain and renewal config together. */
+export async function executeIssue(plan: IssuePlan, client: AcmeClient, rt: Runtime, extra: { replaces?: string } = {}): Promise<void> {
+  const { opts } = plan;
+  warnUnknownProfile(client, opts.profile, rt);
+  await useAccount(client, plan, rt);
+
+  const names = plan.identifiers.map((i) => i.value);
   const result = await issueCertificate(client, {
-    identifiers,
+    identifiers: plan.identifiers,
     profile: opts.profile,
-    solver,
-    csr: async () => buildCsr(await certKey.key, names),
-    pollTimeoutMs: pollTimeout * 1000,
+    replaces: extra.replaces,
+    solver: plan.solver,
+    csr: async () => buildCsr(await plan.certKey.key, names),
+    pollTimeoutMs: plan.pollTimeout * 1000,
     log: rt.log.child?.('akamu_client') ?? rt.log,
   });
 
-  const key = await certKey.key;
+  const key = await plan.certKey.key;
   const leaf = splitPemCertificates(result.chainPem)[0];
   if (!leaf || !(await publicKeyMatches(leaf, key))) {
     throw new AkamuError('the server returned a certificate that does not match the certificate key; nothing was written');
   }
-  // chain and (new) key are both fully written before either is moved into place
-  const files = [{ path: opts.out, data: result.chainPem }];
-  if (certKey.isNew) files.unshift({ path: certKey.path, data: key.toPem() });
+  const configPath = renewalConfigPath(opts.out);
+  const config = renewalConfig(plan, key.keyType, result.order.profile ?? opts.profile);
+  // key, chain and renewal config are all fully written before any of them is moved into place
+  const files = [{ path: opts.out, data: result.chainPem }, { path: configPath, data: await renderRenewalConfig(config) }];
+  if (plan.certKey.isNew) files.unshift({ path: plan.certKey.path, data: key.toPem() });
   await writeFilesAtomic(files);
-  if (certKey.isNew) rt.out(`Certificate key saved to ${certKey.path}`);
+
+  if (plan.certKey.isNew) rt.out(`Certificate key saved to ${plan.certKey.path}`);
   rt.out(`Certificate written to ${opts.out}`);
   if (result.order.certificate) rt.out(`Certificate URL:  ${result.order.certificate}`);
-  rt.out(`Certificate key:  ${certKey.path}`);
-  if (eab) rt.note('Note: the EAB HMAC key is not saved anywhere; supply --eab-key again if this account ever has to be registered anew.');
+  rt.out(`Certificate key:  ${plan.certKey.path}`);
+  rt.out(`Renewal config:   ${configPath}`);
+  rt.out(`To renew: akamu-cli renew --renewal-config ${configPath}`);
+  if (opts.eabKey !== undefined) {
+    rt.note('Note: the EAB HMAC key is NOT saved in the renewal config; supply --eab-key again if the account ever has to be registered anew.');
+  }
+}
+
+/** What `renew --renewal-config` needs to repeat this issuance; paths are made absolute for cron. */
+function renewalConfig(plan: IssuePlan, certKeyType: KeyType, profile: string | undefined): RenewalConfig {
+  const { opts } = plan;
+  const cfg: RenewalConfig = {
+    server: opts.server,
+    domains: plan.identifiers.map((i) => ({ type: i.type, value: i.value })),
+    account_key: resolve(opts.accountKey),
+    account_key_type: plan.existingAccountKey?.keyType ?? plan.accountKeyType,
+    cert_path: resolve(opts.out),
+    cert_key_path: resolve(plan.certKey.path),
+    cert_key_type: certKeyType,
+    challenge_type: plan.challenge,
+    http_port: plan.httpPort,
+    tls_port: plan.tlsPort,
+    poll_timeout: plan.pollTimeout,
+    eab_alg: plan.eab?.alg ?? (opts.eabAlg ? opts.eabAlg.toUpperCase() : 'HS256'),
+    contacts: plan.contacts,
+  };
+  if (plan.eabKidForConfig !== undefined) cfg.eab_kid = plan.eabKidForConfig;
+  if (opts.dnsHook !== undefined) cfg.dns_hook = opts.dnsHook.includes('/') ? resolve(opts.dnsHook) : opts.dnsHook;
+  if (profile !== undefined) cfg.profile = profile;
+  return cfg;
+}
+
+export async function issue(opts: IssueOptions, rt: Runtime): Promise<void> {
+  const plan = await planIssue(opts, rt);
+  const client = await connect(opts, rt);
+  await executeIssue(plan, client, rt);
 }
 
 function warnUnknownProfile(client: AcmeClient, profile: string | undefined, rt: Runtime): void {
@@ -159,4 +246,3 @@ function prefixError(prefix: string, err: unknown): unknown {
   if (err instanceof Error) err.message = `${prefix}: ${err.message}`;
   return err;
 }
-

@@ -7,6 +7,8 @@ import { childLogger, type Logger } from '../log.js';
 import { parseRetryAfter } from '../transport/retryAfter.js';
 import { headerValue, type HttpRequest, type HttpResponse, type Transport } from '../transport/types.js';
 import { checkPemChain } from '../x509/chain.js';
+import { ariCertId } from '../x509/facts.js';
+import { fetchRenewalInfo, type RenewalInfo } from './ari.js';
 import { authorizationName, authorizationsFailed, PollTimeoutError, problemError } from './errors.js';
 import { NoncePool, isValidNonce } from './nonces.js';
 import type { AccountObject, Authorization, Challenge, Directory, Identifier, Order } from './types.js';
@@ -355,8 +357,29 @@ export class AcmeClient {
     const res = await this.post(url, payload);
     if (!res.location) throw new TransportError(`POST ${url}: the server sent no Location header for the order`, url);
     const order = this.toOrder(res.location, res);
-    this.log.debug(`order ${order.url}: ${order.status}, ${order.authorizations.length} authorization(s)`);
+    this.log.debug(`order ${order.url}: ${order.status}, ${order.authorizations.length} authorization(s)`, {
+      ...(order.profile !== undefined ? { profile: order.profile } : {}),
+      ...(order.replaces !== undefined ? { replaces: order.replaces } : {}),
+    });
     return order;
+  }
+
+  /** True when the directory offers ACME Renewal Information (RFC 9773). */
+  get supportsAri(): boolean {
+    return typeof this.directory.renewalInfo === 'string' && this.directory.renewalInfo !== '';
+  }
+
+  /** The ARI certID of a certificate (PEM or DER; the first certificate of a chain). */
+  async certId(cert: string | Buffer): Promise<string> {
+    return ariCertId(cert);
+  }
+
+  /** Unauthenticated GET of the suggested renewal window for a certificate (RFC 9773 §4.1). */
+  async getRenewalInfo(cert: string | Buffer): Promise<RenewalInfo> {
+    const id = await ariCertId(cert);
+    const info = await fetchRenewalInfo({ request: (r) => this.send(r) }, this.directory, id);
+    this.log.debug(`renewalInfo ${id}: ${info.window.start.toISOString()} – ${info.window.end.toISOString()}`);
+    return info;
   }
 
   async getOrder(url: string): Promise<Order> {

@@ -20,7 +20,7 @@
  * challenge and solver.stop() always run; their errors are logged, never thrown.
  */
 import { type ChallengeContext, type Solver } from '../challenges/types.js';
-import { AkamuError, UsageError } from '../errors.js';
+import { AcmeProblemError, AkamuError, UsageError } from '../errors.js';
 import { childLogger, type Logger } from '../log.js';
 import type { AcmeClient } from './client.js';
 import { authorizationName, authorizationsFailed, PollTimeoutError } from './errors.js';
@@ -77,11 +77,24 @@ export async function issueCertificate(client: AcmeClient, opts: IssueOptions): 
   if (!accountUrl) throw new AkamuError('no account: call newAccount() or login() before issuing', 'no-account');
   solver.check?.(opts.identifiers);
 
-  let order = await client.newOrder({
+  const orderRequest = {
     identifiers: opts.identifiers,
     ...(opts.profile !== undefined ? { profile: opts.profile } : {}),
-    ...(opts.replaces !== undefined ? { replaces: opts.replaces } : {}),
-  });
+  };
+  let order: Order;
+  if (opts.replaces !== undefined && client.supportsAri) {
+    try {
+      order = await client.newOrder({ ...orderRequest, replaces: opts.replaces });
+    } catch (err) {
+      // RFC 9773 §5: the predecessor was already replaced (e.g. by an earlier, failed attempt's
+      // order); a plain order still renews it.
+      if (!(err instanceof AcmeProblemError && err.is('alreadyReplaced'))) throw err;
+      log.warn(`the server says ${opts.replaces} was already replaced; ordering without 'replaces'`);
+      order = await client.newOrder(orderRequest);
+    }
+  } else {
+    order = await client.newOrder(orderRequest);
+  }
   if (order.status === 'invalid') throw client.orderInvalid(order);
 
   if (order.status === 'pending') {

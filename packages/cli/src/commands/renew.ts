@@ -1,0 +1,144 @@
+/**
+ * `akamu-cli renew`: ARI-aware renewal (RFC 9773). Settings come from `--renewal-config` (explicit
+ * flags override single fields) or from flags alone. Before the renewal is due it prints when it
+ * will be and exits 0 without ordering anything, so it is safe to run from cron every day.
+ */
+import { readFile } from 'node:fs/promises';
+import {
+  UsageError, parseKeyType, certificateFacts, ariDecisionTime, expiryRenewalTime,
+  type AcmeClient, type CertificateFacts,
+} from 'akamu-client';
+import { connect, LETS_ENCRYPT_DIRECTORY, type Runtime } from '../context.js';
+import { readRenewalConfig } from '../files/renewal-config.js';
+import { describeFsError } from '../files/keys.js';
+import { planIssue, executeIssue, type IssueOptions, type CertKeyRule } from './issue.js';
+
+export interface RenewOptions extends Partial<Omit<IssueOptions, 'domain'>> {
+  domain?: string[];
+  renewalConfig?: string;
+  cert?: string;
+  force?: boolean;
+}
+
+interface Merged {
+  opts: IssueOptions;
+  contacts: string[];
+  certKeyRule: CertKeyRule;
+  certForAri?: string;
+  eabKidForConfig?: string;
+}
+
+async function mergeWithConfig(opts: RenewOptions): Promise<Merged> {
+  const requested = opts.certKeyType !== undefined ? parseKeyType(opts.certKeyType) : undefined;
+  if (!opts.renewalConfig) {
+    for (const [v, flag] of [[opts.accountKey, '--account-key'], [opts.out, '--out']] as const) {
+      if (v === undefined) throw new UsageError(`${flag} is required unless --renewal-config is given`);
+    }
+    if (!opts.domain?.length) throw new UsageError('-d DOMAIN is required unless --renewal-config is given');
+    return {
+      opts: { ...opts, server: opts.server ?? LETS_ENCRYPT_DIRECTORY, accountKey: opts.accountKey!, out: opts.out!, domain: opts.domain },
+      contacts: [],
+      certKeyRule: { pinned: opts.certKey !== undefined, requested, fallbackType: 'ec:P-256' },
+      certForAri: opts.cert,
+    };
+  }
+  const cfg = await readRenewalConfig(opts.renewalConfig);
+  const eabKey = opts.eabKey ?? cfg.eab_key;
+  const eabKid = opts.eabKid ?? cfg.eab_kid;
+  const merged: IssueOptions = {
+    server: opts.server ?? cfg.server,
+    serverCa: opts.serverCa, // never stored: it must be given on every run that needs it
+    accountKey: opts.accountKey ?? cfg.account_key,
+    domain: opts.domain?.length ? opts.domain : cfg.domains.map((d) => d.value),
+    out: opts.out ?? cfg.cert_path,
+    keyType: opts.keyType ?? cfg.account_key_type,
+    certKey: opts.certKey ?? cfg.cert_key_path,
+    certKeyType: opts.certKeyType ?? cfg.cert_key_type,
+    challenge: opts.challenge ?? cfg.challenge_type,
+    dnsHook: opts.dnsHook ?? cfg.dns_hook,
+    httpPort: opts.httpPort ?? String(cfg.http_port),
+    tlsPort: opts.tlsPort ?? String(cfg.tls_port),
+    pollTimeout: opts.pollTimeout ?? String(cfg.poll_timeout),
+    profile: opts.profile ?? cfg.profile,
+    // a stored kid without its key is only needed to register anew; keep it for the next config
+    eabKid: eabKey !== undefined ? eabKid : undefined,
+    eabKey,
+    eabAlg: opts.eabAlg ?? cfg.eab_alg,
+    gssapiKeytab: opts.gssapiKeytab ?? cfg.gssapi_keytab,
+    onionKey: opts.onionKey ?? cfg.onion_key,
+    tkauthUrl: opts.tkauthUrl ?? cfg.tkauth_url,
+    tkauthKeytab: opts.tkauthKeytab ?? cfg.tkauth_keytab,
+    jwtcc: opts.jwtcc ?? cfg.jwtcc,
+  };
+  return {
+    opts: merged,
+    contacts: cfg.contacts,
+    // the stored key is reused unless a different type is asked for on the command line
+    certKeyRule: { pinned: opts.certKey !== undefined, requested, fallbackType: parseKeyType(cfg.cert_key_type) },
+    certForAri: opts.cert ?? cfg.cert_path,
+    eabKidForConfig: eabKid,
+  };
+}
+
+async function readCertificate(path: string, rt: Runtime): Promise<{ text: string; facts: CertificateFacts } | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') rt.log.info(`no certificate at ${path} yet; issuing one`);
+    else rt.log.warn(`cannot read certificate ${path} (${describeFsError(e)}); renewing`);
+    return undefined;
+  }
+  try {
+    return { text, facts: await certificateFacts(text) };
+  } catch (err) {
+    rt.log.warn(`cannot parse certificate ${path} (${(err as Error).message}); renewing`);
+    return undefined;
+  }
+}
+
+const iso = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** True when the certificate should be renewed now; prints the reason either way. */
+async function renewalDue(client: AcmeClient, path: string, cert: { text: string; facts: CertificateFacts }, rt: Runtime): Promise<boolean> {
+  const now = Date.now();
+  if (client.supportsAri) {
+    try {
+      const info = await client.getRenewalInfo(cert.text);
+      const window = `${iso(info.window.start)} – ${iso(info.window.end)}`;
+      const at = ariDecisionTime(info);
+      if (info.explanationURL) rt.out(`ARI explanation: ${info.explanationURL}`);
+      if (now < at.getTime()) {
+        rt.out(`Renewal not yet due for ${path}: due at ${iso(at)} (ARI window ${window}). Use --force to renew now.`);
+        return false;
+      }
+      rt.out(`ARI: renewal suggested (window ${window}); renewing ${path}`);
+      return true;
+    } catch (err) {
+      rt.log.warn(`ARI unavailable (${(err as Error).message.split('\n')[0]}); using the expiry rule`);
+    }
+  } else {
+    rt.log.warn('the server does not support ARI (no renewalInfo in its directory); using the expiry rule');
+  }
+  const at = expiryRenewalTime(cert.facts.notBefore, cert.facts.notAfter);
+  if (now < at.getTime()) {
+    rt.out(`Renewal not yet due for ${path}: it expires ${iso(cert.facts.notAfter)}; due at ${iso(at)}. Use --force to renew now.`);
+    return false;
+  }
+  rt.out(`Renewal due: ${path} expires ${iso(cert.facts.notAfter)}; renewing`);
+  return true;
+}
+
+export async function renew(opts: RenewOptions, rt: Runtime): Promise<void> {
+  const m = await mergeWithConfig(opts);
+  const plan = await planIssue(m.opts, rt, { contacts: m.contacts, certKeyRule: m.certKeyRule, eabKidForConfig: m.eabKidForConfig });
+  const client = await connect(m.opts, rt);
+  let replaces: string | undefined;
+  const cert = m.certForAri ? await readCertificate(m.certForAri, rt) : undefined;
+  if (cert) {
+    if (client.supportsAri && cert.facts.akiKeyId) replaces = await client.certId(cert.text);
+    if (!opts.force && !(await renewalDue(client, m.certForAri!, cert, rt))) return;
+  }
+  await executeIssue(plan, client, rt, { replaces });
+}
