@@ -8,6 +8,7 @@ import { LETS_ENCRYPT_DIRECTORY, type Runtime } from './context.js';
 import { accountRegister, accountShow, accountUpdate, accountDeregister, accountKeyChange } from './commands/account.js';
 import { issue } from './commands/issue.js';
 import { revoke } from './commands/revoke.js';
+import { renew } from './commands/renew.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 const count = (_: string, previous: number): number => previous + 1;
@@ -59,9 +60,13 @@ function stdinPrompt(text: string): Promise<string> {
 }
 
 // ---- option groups -------------------------------------------------------------------------------
-function serverOptions<T extends Command<[], Record<string, unknown>>>(cmd: T) {
+function serverOptions<T extends Command<[], Record<string, unknown>>>(cmd: T, withDefault = true) {
   return cmd
-    .option('--server <URL>', 'ACME directory URL', LETS_ENCRYPT_DIRECTORY)
+    .option(
+      '--server <URL>',
+      withDefault ? 'ACME directory URL' : `ACME directory URL (default: the renewal config's, else ${LETS_ENCRYPT_DIRECTORY})`,
+      withDefault ? LETS_ENCRYPT_DIRECTORY : undefined,
+    )
     .option('--server-ca <FILE>', 'extra PEM CA certificate to trust for the ACME server');
 }
 
@@ -148,13 +153,15 @@ export function buildProgram(): Command {
     .option('--cert-key <FILE>', "sign with the certificate's own private key instead of the account key")
     .action(act(async (opts) => revoke(opts as never, runtime())));
 
-  program.command('renew')
-    .description('ARI-aware renewal (not supported yet in this version)')
-    .allowUnknownOption(true)
-    .allowExcessArguments(true)
-    .action(() => {
-      throw new UnsupportedError("'renew' is not supported yet in this version; run 'akamu-cli issue' with the same flags to replace the certificate");
-    });
+  eabOptions(certOptions(serverOptions(program.command('renew').description('ARI-aware renewal (RFC 9773): renews only when due, or with --force'), false)))
+    .option('--renewal-config <FILE>', 'load every setting from a .renewal.toml (explicit flags override single fields)')
+    .option('--account-key <FILE>', 'account key PEM (required unless --renewal-config)')
+    .option('-d, --domain <DOMAIN>', 'domains for the new certificate (required unless --renewal-config)', collect, [] as string[])
+    .option('--out <FILE>', 'where to write the new PEM chain (required unless --renewal-config)')
+    .option('--cert <FILE>', 'existing certificate to check against ARI (default with --renewal-config: its cert_path)')
+    .option('--force', 'renew now, whatever the renewal window says', false)
+    .action(act(async (opts) => renew(opts as never, runtime())));
+
   program.command('import')
     .description('import from other ACME clients (not supported yet in this version)')
     .allowUnknownOption(true)
