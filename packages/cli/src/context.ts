@@ -1,7 +1,7 @@
 /** What every command that talks to an ACME server needs: transport, client, account. */
 import { readFile } from 'node:fs/promises';
 import {
-  AcmeClient, HttpTransport, UsageError, AkamuError, b64uDecode,
+  AcmeClient, HttpTransport, UsageError, AkamuError, b64uDecode, splitPemCertificates,
   type Logger, type PrivateKey,
 } from 'akamu-client';
 import { USER_AGENT } from './version.js';
@@ -29,7 +29,7 @@ export interface Runtime {
   prompt(text: string): Promise<string>;
 }
 
-export async function readServerCa(path: string): Promise<string> {
+export async function readServerCa(path: string, log?: Logger): Promise<string> {
   let pem: string;
   try {
     pem = await readFile(path, 'utf8');
@@ -37,6 +37,17 @@ export async function readServerCa(path: string): Promise<string> {
     throw new UsageError(`cannot read --server-ca ${path}: ${describeFsError(err as NodeJS.ErrnoException)}`);
   }
   if (!/-----BEGIN CERTIFICATE-----/.test(pem)) throw new UsageError(`--server-ca ${path} contains no PEM certificate`);
+  if (log) {
+    const { X509Certificate } = await import('node:crypto');
+    splitPemCertificates(pem).forEach((der, i) => {
+      try {
+        const c = new X509Certificate(der);
+        log.debug(`CA certificate [${i}] from ${path}: subject=${c.subject.replace(/\n/g, ', ')} issuer=${c.issuer.replace(/\n/g, ', ')} not_before=${c.validFrom} not_after=${c.validTo}`);
+      } catch (err) {
+        log.warn(`--server-ca ${path}: certificate [${i}] cannot be parsed: ${(err as Error).message}`);
+      }
+    });
+  }
   return pem;
 }
 
@@ -54,7 +65,7 @@ export function checkServerUrl(server: string): void {
 
 export async function connect(opts: ServerOptions, rt: Runtime): Promise<AcmeClient> {
   checkServerUrl(opts.server);
-  const extraCaPem = opts.serverCa ? await readServerCa(opts.serverCa) : undefined;
+  const extraCaPem = opts.serverCa ? await readServerCa(opts.serverCa, rt.log) : undefined;
   const transport = new HttpTransport({ extraCaPem, userAgent: USER_AGENT, log: rt.log.child?.('http') ?? rt.log });
   return AcmeClient.connect(opts.server, { transport, log: rt.log.child?.('akamu_client') ?? rt.log });
 }

@@ -343,7 +343,6 @@ export class HttpTransport implements Transport {
               this.log.debug(
                 `TLS connection to ${hostPort(url)}: ${info.protocol ?? 'TLS'}; subject ${info.subject}; issuer ${info.issuer}; ` +
                   `valid ${info.validFrom} to ${info.validTo}; SHA-256 ${info.fingerprint256}`,
-                { ...info },
               );
             }
           } else {
