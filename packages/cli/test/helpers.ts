@@ -20,6 +20,14 @@ export async function setup(opts: PebbleOptions = {}): Promise<Env> {
   return { pebble, dir, server: ['--server', pebble.directoryUrl, '--server-ca', pebble.caPemPath] };
 }
 
+/** A Pebble plus an account registered with the CLI (`<dir>/account.pem`). */
+export async function setupWithAccount(opts: PebbleOptions = {}): Promise<Env & { key: string }> {
+  const env = await setup(opts);
+  const key = join(env.dir, 'account.pem');
+  assertSuccess(await runCli(['account', 'register', ...env.server, '--account-key', key, '--agree-tos']));
+  return { ...env, key };
+}
+
 /** Assert a failed run: exactly one `error:` line on stderr, no stack trace, the given exit code. */
 export function assertFailure(r: RunResult, code: number, pattern: RegExp): void {
   assert.equal(r.code, code, `exit code ${r.code}, stderr: ${r.stderr}`);

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliBin } from '../../testkit/src/index.js';
-import { setup, runCli, openssl, assertFailure, assertSuccess, mode, snapshot, verifyChain, serialOf, type Env } from './helpers.js';
+import { setup, setupWithAccount, runCli, openssl, assertFailure, assertSuccess, mode, snapshot, verifyChain, serialOf, type Env } from './helpers.js';
 
 const HOOK = `#!/usr/bin/env node
 // test DNS hook: publishes the TXT record through challtestsrv's management API
@@ -21,9 +21,8 @@ describe('issue and revoke', () => {
   let env: Env;
   let key: string;
   before(async () => {
-    env = await setup();
-    key = join(env.dir, 'account.pem');
-    assertSuccess(await runCli(['account', 'register', ...env.server, '--account-key', key, '--agree-tos']));
+    env = await setupWithAccount();
+    key = env.key;
   });
   after(async () => env.pebble.stop());
 

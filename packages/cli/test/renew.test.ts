@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parse } from 'smol-toml';
 import { ariCertId } from 'akamu-client';
 import { cliBin, startDirectoryProxy } from '../../testkit/src/index.js';
-import { setup, runCli, openssl, assertFailure, assertSuccess, mode, snapshot, verifyChain, serialOf, type Env } from './helpers.js';
+import { setupWithAccount, runCli, openssl, assertFailure, assertSuccess, mode, snapshot, verifyChain, serialOf, type Env } from './helpers.js';
 
 /** Days between notBefore and notAfter of the leaf. */
 async function lifetimeDays(chain: string): Promise<number> {
@@ -31,9 +31,8 @@ describe('renewal', () => {
   let env: Env;
   let key: string;
   before(async () => {
-    env = await setup();
-    key = join(env.dir, 'account.pem');
-    assertSuccess(await runCli(['account', 'register', ...env.server, '--account-key', key, '--agree-tos']));
+    env = await setupWithAccount();
+    key = env.key;
   });
   after(async () => env.pebble.stop());
 
