@@ -21,7 +21,9 @@ export async function setup(opts: PebbleOptions = {}): Promise<Env> {
 }
 
 /** A Pebble plus an account registered with the CLI (`<dir>/account.pem`). */
-export async function setupWithAccount(opts: PebbleOptions = {}): Promise<Env & { key: string }> {
+export type AccountEnv = Env & { key: string };
+
+export async function setupWithAccount(opts: PebbleOptions = {}): Promise<AccountEnv> {
   const env = await setup(opts);
   const key = join(env.dir, 'account.pem');
   assertSuccess(await runCli(['account', 'register', ...env.server, '--account-key', key, '--agree-tos']));

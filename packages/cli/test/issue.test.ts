@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliBin } from '../../testkit/src/index.js';
-import { setup, setupWithAccount, runCli, openssl, assertFailure, assertSuccess, mode, snapshot, verifyChain, serialOf, type Env } from './helpers.js';
+import { setup, setupWithAccount, runCli, openssl, assertFailure, assertSuccess, mode, snapshot, verifyChain, serialOf, type Env, type AccountEnv } from './helpers.js';
 
 const HOOK = `#!/usr/bin/env node
 // test DNS hook: publishes the TXT record through challtestsrv's management API
@@ -18,7 +18,7 @@ if (!res.ok) { console.error('challtestsrv said ' + res.status); process.exit(1)
 `;
 
 describe('issue and revoke', () => {
-  let env: Env;
+  let env: AccountEnv;
   let key: string;
   before(async () => {
     env = await setupWithAccount();

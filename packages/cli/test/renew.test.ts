@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parse } from 'smol-toml';
 import { ariCertId } from 'akamu-client';
 import { cliBin, startDirectoryProxy } from '../../testkit/src/index.js';
-import { setupWithAccount, runCli, openssl, assertFailure, assertSuccess, mode, snapshot, verifyChain, serialOf, type Env } from './helpers.js';
+import { setupWithAccount, runCli, openssl, assertFailure, assertSuccess, mode, snapshot, verifyChain, serialOf, type Env, type AccountEnv } from './helpers.js';
 
 /** Days between notBefore and notAfter of the leaf. */
 async function lifetimeDays(chain: string): Promise<number> {
@@ -28,7 +28,7 @@ fetch(process.env.CHALLTESTSRV + '/set-txt', { method: 'POST', body: JSON.string
 `;
 
 describe('renewal', () => {
-  let env: Env;
+  let env: AccountEnv;
   let key: string;
   before(async () => {
     env = await setupWithAccount();
