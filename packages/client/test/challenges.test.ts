@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import type { Authorization, Challenge, Directory, Identifier } from '../src/acme/types.js';
+import type { Authorization, Challenge, Identifier } from '../src/acme/types.js';
 import type { Solver } from '../src/challenges/index.js';
 import {
   Dns01Solver,
@@ -33,6 +33,7 @@ import { startPebble, type Pebble } from '../../testkit/src/index.js';
 import { dns01TxtValue } from '../src/jose/challenge.js';
 import type { Logger } from '../src/log.js';
 import { acmeIdentifierExtensionDer } from '../src/x509/index.js';
+import { fakeDirectory } from './helpers/fake-directory.js';
 
 const THUMB = 'LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0';
 
@@ -44,13 +45,6 @@ function ctxFor(type: string, identifier: Identifier, token: string): ChallengeC
     identifier,
     challenges: [challenge],
   };
-  const directory: Directory = {
-    newNonce: 'https://ca.test/nonce',
-    newAccount: 'https://ca.test/acct',
-    newOrder: 'https://ca.test/order',
-    revokeCert: 'https://ca.test/revoke',
-    keyChange: 'https://ca.test/kc',
-  };
   return {
     authorization,
     challenge,
@@ -58,7 +52,7 @@ function ctxFor(type: string, identifier: Identifier, token: string): ChallengeC
     keyAuthorization: `${token}.${THUMB}`,
     accountUrl: 'https://ca.test/acct/1',
     thumbprint: THUMB,
-    directory,
+    directory: fakeDirectory(),
   };
 }
 

@@ -5,7 +5,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Authorization, Challenge, Directory, Identifier } from '../src/acme/types.js';
+import type { Authorization, Challenge, Identifier } from '../src/acme/types.js';
 import {
   DnsPersist01Solver,
   dnsPersistAccountUri,
@@ -23,6 +23,7 @@ import { PrivateKey } from '../src/keys/index.js';
 import { HttpTransport } from '../src/transport/index.js';
 import { buildCsr } from '../src/x509/index.js';
 import { startPebble, type Pebble } from '../../testkit/src/index.js';
+import { fakeDirectory } from './helpers/fake-directory.js';
 
 // Test vector of the -02 editor's copy (standards.md §7.3)
 const VEC_THUMB = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
@@ -42,14 +43,6 @@ function ctxFor(
     challenges: [challenge],
     ...(opts.wildcard === undefined ? {} : { wildcard: opts.wildcard }),
   };
-  const directory: Directory = {
-    newNonce: 'https://ca.test/nonce',
-    newAccount: 'https://ca.test/acct',
-    newOrder: 'https://ca.test/order',
-    revokeCert: 'https://ca.test/revoke',
-    keyChange: 'https://ca.test/kc',
-    ...(opts.meta ? { meta: opts.meta } : {}),
-  };
   return {
     authorization,
     challenge,
@@ -57,7 +50,7 @@ function ctxFor(
     keyAuthorization: '',
     accountUrl: VEC_ACCOUNT,
     thumbprint: VEC_THUMB,
-    directory,
+    directory: fakeDirectory(opts.meta),
   };
 }
 

@@ -166,41 +166,30 @@ describe('HttpTransport over http', () => {
     }
   });
 
-  it('does not wait for a Retry-After beyond the cap: the response is returned', async () => {
-    const s = await httpServer((_req, res) => {
-      res.writeHead(429, { 'Retry-After': '3600' });
-      res.end();
+  // Answered at once, without a retry: one hit, no sleep.
+  const noRetry: { title: string; method: 'GET' | 'POST'; body?: string; status: number; retryAfter: string }[] = [
+    { title: 'does not wait for a Retry-After beyond the cap: the response is returned', method: 'GET', status: 429, retryAfter: '3600' },
+    { title: 'never retries a POST on 503', method: 'POST', body: 'x', status: 503, retryAfter: '1' },
+  ];
+  for (const c of noRetry) {
+    it(c.title, async () => {
+      const s = await httpServer((_req, res) => {
+        res.writeHead(c.status, { 'Retry-After': c.retryAfter });
+        res.end();
+      });
+      const { sleep, waits } = recordingSleep();
+      const t = new HttpTransport({ userAgent: UA, sleep });
+      try {
+        const r = await t.request({ method: c.method, url: s.url, body: c.body });
+        assert.equal(r.status, c.status);
+        assert.deepEqual(waits, []);
+        assert.equal(s.hits(), 1);
+      } finally {
+        t.close();
+        await close(s.server);
+      }
     });
-    const { sleep, waits } = recordingSleep();
-    const t = new HttpTransport({ userAgent: UA, sleep });
-    try {
-      const r = await t.request({ method: 'GET', url: s.url });
-      assert.equal(r.status, 429);
-      assert.deepEqual(waits, []);
-      assert.equal(s.hits(), 1);
-    } finally {
-      t.close();
-      await close(s.server);
-    }
-  });
-
-  it('never retries a POST on 503', async () => {
-    const s = await httpServer((_req, res) => {
-      res.writeHead(503, { 'Retry-After': '1' });
-      res.end();
-    });
-    const { sleep, waits } = recordingSleep();
-    const t = new HttpTransport({ userAgent: UA, sleep });
-    try {
-      const r = await t.request({ method: 'POST', url: s.url, body: 'x' });
-      assert.equal(r.status, 503);
-      assert.equal(s.hits(), 1);
-      assert.deepEqual(waits, []);
-    } finally {
-      t.close();
-      await close(s.server);
-    }
-  });
+  }
 
   it('retries a GET whose connection is reset', async () => {
     const s = await httpServer((req, res, n) => {

@@ -21,6 +21,19 @@ export function refuseWildcards(type: string, identifiers: Identifier[]): void {
   }
 }
 
+/**
+ * Throws UsageError listing every IP address identifier when the (DNS-based) challenge type cannot
+ * validate them (RFC 8738 §7).
+ */
+export function refuseIpIdentifiers(type: string, identifiers: Identifier[]): void {
+  const ips = identifiers.filter(isIpIdentifier).map((i) => i.value);
+  if (ips.length > 0) {
+    throw new UsageError(
+      `${type} cannot validate IP address identifiers: ${ips.join(', ')}; use --challenge http-01 or tls-alpn-01`,
+    );
+  }
+}
+
 /** Base domain of an identifier: `*.` prefix and a trailing dot removed. */
 export function baseDomain(value: string): string {
   let v = value.startsWith('*.') ? value.slice(2) : value;

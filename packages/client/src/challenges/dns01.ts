@@ -1,9 +1,8 @@
 /** dns-01 (RFC 8555 §8.4): TXT `_acme-challenge.<base>.` = b64u(SHA-256(key authorization)). */
 import type { Identifier } from '../acme/types.js';
-import { UsageError } from '../errors.js';
 import { dns01TxtValue } from '../jose/challenge.js';
 import { type Logger, silentLogger } from '../log.js';
-import { baseDomain, isIpIdentifier } from './common.js';
+import { baseDomain, refuseIpIdentifiers } from './common.js';
 import type { ChallengeContext, DnsPublisher, DnsRecord, Solver } from './types.js';
 
 /** `_acme-challenge.<identifier without *.>.` (FQDN with trailing dot). */
@@ -46,12 +45,7 @@ export class Dns01Solver implements Solver {
 
   /** dns-01 MUST NOT be used for IP identifiers (RFC 8738 §7). */
   check(identifiers: Identifier[]): void {
-    const ips = identifiers.filter(isIpIdentifier).map((i) => i.value);
-    if (ips.length > 0) {
-      throw new UsageError(
-        `dns-01 cannot validate IP address identifiers: ${ips.join(', ')}; use --challenge http-01 or tls-alpn-01`,
-      );
-    }
+    refuseIpIdentifiers(this.type, identifiers);
   }
 
   async prepare(ctx: ChallengeContext): Promise<void> {

@@ -14,7 +14,7 @@ import type { Identifier } from '../acme/types.js';
 import { ChallengeError, UsageError } from '../errors.js';
 import { b64u } from '../jose/base64url.js';
 import { type Logger, silentLogger } from '../log.js';
-import { baseDomain, isIpIdentifier } from './common.js';
+import { baseDomain, refuseIpIdentifiers } from './common.js';
 import type { ChallengeContext, DnsPublisher, DnsRecord, Solver } from './types.js';
 
 /** The draft's limit on the issuer list (1..10 entries). */
@@ -150,12 +150,7 @@ export class DnsPersist01Solver implements Solver {
 
   /** DNS-based validation cannot cover IP address identifiers. */
   check(identifiers: Identifier[]): void {
-    const ips = identifiers.filter(isIpIdentifier).map((i) => i.value);
-    if (ips.length > 0) {
-      throw new UsageError(
-        `dns-persist-01 cannot validate IP address identifiers: ${ips.join(', ')}; use --challenge http-01 or tls-alpn-01`,
-      );
-    }
+    refuseIpIdentifiers(this.type, identifiers);
   }
 
   async prepare(ctx: ChallengeContext): Promise<void> {

@@ -1,10 +1,10 @@
 /** http-01 (RFC 8555 §8.3): a built-in HTTP server that serves only the known tokens. */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Identifier } from '../acme/types.js';
 import { type Logger, silentLogger } from '../log.js';
-import { listen, refuseWildcards } from './common.js';
+import { refuseWildcards } from './common.js';
+import { SolverListener } from './listener.js';
 import type { ChallengeContext, Solver } from './types.js';
 
 export const HTTP01_PREFIX = '/.well-known/acme-challenge/';
@@ -27,18 +27,24 @@ export class Http01Solver implements Solver {
   private readonly opts: Http01SolverOptions;
   private readonly log: Logger;
   private readonly tokens = new Map<string, string>();
-  private server: Server | undefined;
-  private starting: Promise<void> | undefined;
+  private readonly listener: SolverListener<Server>;
 
   constructor(opts: Http01SolverOptions) {
     this.opts = opts;
     this.log = opts.log ?? silentLogger;
+    this.listener = new SolverListener<Server>({
+      type: this.type,
+      flag: '--http-port',
+      standardPort: 80,
+      bind: opts,
+      log: this.log,
+      dropConnections: (server) => server.closeAllConnections(),
+    });
   }
 
   /** The port actually bound (useful with port 0); undefined when not listening. */
   get port(): number | undefined {
-    const addr = this.server?.address();
-    return addr && typeof addr === 'object' ? (addr as AddressInfo).port : undefined;
+    return this.listener.port;
   }
 
   check(identifiers: Identifier[]): void {
@@ -46,43 +52,17 @@ export class Http01Solver implements Solver {
   }
 
   start(): Promise<void> {
-    if (!this.starting) {
+    return this.listener.start(() => {
       const server = createServer((req, res) => this.handle(req, res));
       server.keepAliveTimeout = 5_000;
       server.headersTimeout = 10_000;
       server.requestTimeout = 30_000;
-      this.starting = listen(server, {
-        type: this.type,
-        flag: '--http-port',
-        standardPort: 80,
-        port: this.opts.port,
-        host: this.opts.host,
-      }).then(
-        () => {
-          this.server = server;
-          this.log.debug('http-01 solver listening', { port: this.port, host: this.opts.host ?? '*' });
-        },
-        (err: unknown) => {
-          this.starting = undefined;
-          throw err;
-        },
-      );
-    }
-    return this.starting;
+      return server;
+    });
   }
 
-  async stop(): Promise<void> {
-    const starting = this.starting;
-    this.starting = undefined;
-    if (starting) await starting.catch(() => undefined);
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
-    this.log.debug('http-01 solver stopped');
+  stop(): Promise<void> {
+    return this.listener.stop();
   }
 
   async prepare(ctx: ChallengeContext): Promise<void> {

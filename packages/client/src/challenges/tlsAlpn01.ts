@@ -6,13 +6,14 @@
  */
 import { createServer as createNetServer } from 'node:net';
 import { Duplex } from 'node:stream';
-import type { AddressInfo, Server, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { createSecureContext, createServer } from 'node:tls';
 import type { SecureContext, Server as TlsServer, TLSSocket } from 'node:tls';
 import { CLIENT_HELLO_MAX, peekClientHello } from './clientHello.js';
 import type { Identifier } from '../acme/types.js';
 import { type Logger, silentLogger } from '../log.js';
-import { isIpIdentifier, listen, normaliseName, refuseWildcards, reverseDnsName } from './common.js';
+import { isIpIdentifier, normaliseName, refuseWildcards, reverseDnsName } from './common.js';
+import { SolverListener } from './listener.js';
 import type { ChallengeContext, Solver } from './types.js';
 
 export const ACME_TLS_ALPN = 'acme-tls/1';
@@ -46,17 +47,25 @@ export class TlsAlpn01Solver implements Solver {
   /** SNI name → { challenge url, context } */
   private readonly contexts = new Map<string, { url: string; context: SecureContext }>();
   private readonly sockets = new Set<Socket>();
-  private server: Server | undefined;
-  private starting: Promise<void> | undefined;
+  private readonly listener: SolverListener;
 
   constructor(opts: TlsAlpn01SolverOptions) {
     this.opts = opts;
     this.log = opts.log ?? silentLogger;
+    this.listener = new SolverListener({
+      type: this.type,
+      flag: '--tls-port',
+      standardPort: 443,
+      bind: opts,
+      log: this.log,
+      dropConnections: () => {
+        for (const s of this.sockets) s.destroy();
+      },
+    });
   }
 
   get port(): number | undefined {
-    const addr = this.server?.address();
-    return addr && typeof addr === 'object' ? (addr as AddressInfo).port : undefined;
+    return this.listener.port;
   }
 
   check(identifiers: Identifier[]): void {
@@ -64,7 +73,7 @@ export class TlsAlpn01Solver implements Solver {
   }
 
   start(): Promise<void> {
-    if (!this.starting) {
+    return this.listener.start(() => {
       const tlsServer = createServer({
         minVersion: 'TLSv1.2',
         ALPNCallback: ({ servername, protocols }) => {
@@ -107,38 +116,12 @@ export class TlsAlpn01Solver implements Solver {
         sock.destroy();
         this.log.debug('tls-alpn-01 handshake failed', { reason: err.message });
       });
-      this.starting = listen(server, {
-        type: this.type,
-        flag: '--tls-port',
-        standardPort: 443,
-        port: this.opts.port,
-        host: this.opts.host,
-      }).then(
-        () => {
-          this.server = server;
-          this.log.debug('tls-alpn-01 solver listening', { port: this.port, host: this.opts.host ?? '*' });
-        },
-        (err: unknown) => {
-          this.starting = undefined;
-          throw err;
-        },
-      );
-    }
-    return this.starting;
+      return server;
+    });
   }
 
-  async stop(): Promise<void> {
-    const starting = this.starting;
-    this.starting = undefined;
-    if (starting) await starting.catch(() => undefined);
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const s of this.sockets) s.destroy();
-    });
-    this.log.debug('tls-alpn-01 solver stopped');
+  stop(): Promise<void> {
+    return this.listener.stop();
   }
 
   /** Reads the ClientHello; passes the connection to the TLS server only when it offers acme-tls/1. */
