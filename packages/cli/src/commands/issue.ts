@@ -165,16 +165,19 @@ async function useAccount(client: AcmeClient, plan: IssuePlan, rt: Runtime): Pro
 /** Order, validate, finalize, download; then write key, chain and renewal config together. */
 export async function executeIssue(plan: IssuePlan, client: AcmeClient, rt: Runtime, extra: { replaces?: string } = {}): Promise<void> {
   const { opts } = plan;
+  // the CSR (and the ASN.1 modules it needs) is built while the order is being validated
+  const names = plan.identifiers.map((i) => i.value);
+  const csr = plan.certKey.key.then((k) => buildCsr(k, names));
+  csr.catch(() => {}); // awaited by issueCertificate; avoid an unhandled rejection meanwhile
   warnUnknownProfile(client, opts.profile, rt);
   await useAccount(client, plan, rt);
 
-  const names = plan.identifiers.map((i) => i.value);
   const result = await issueCertificate(client, {
     identifiers: plan.identifiers,
     profile: opts.profile,
     replaces: extra.replaces,
     solver: plan.solver,
-    csr: async () => buildCsr(await plan.certKey.key, names),
+    csr: () => csr,
     pollTimeoutMs: plan.pollTimeout * 1000,
     log: rt.log.child?.('akamu_client') ?? rt.log,
   });
