@@ -8,6 +8,7 @@ import { LETS_ENCRYPT_DIRECTORY, type Runtime } from './context.js';
 import { accountRegister, accountShow, accountUpdate, accountDeregister, accountKeyChange } from './commands/account.js';
 import { issue } from './commands/issue.js';
 import { revoke } from './commands/revoke.js';
+import { importCertbot, DEFAULT_CERTBOT_DIR } from './commands/import-certbot.js';
 import { renew } from './commands/renew.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -163,12 +164,19 @@ export function buildProgram(): Command {
     .action(act(async (opts) => renew(opts as never, runtime())));
 
   program.command('import')
-    .description('import from other ACME clients (not supported yet in this version)')
-    .allowUnknownOption(true)
-    .allowExcessArguments(true)
-    .action(() => {
-      throw new UnsupportedError("'import certbot' is not supported yet in this version");
-    });
+    .description('import accounts and certificates from other ACME clients')
+    .command('certbot')
+    .description('import the account and certificates of a certbot installation')
+    .option('--certbot-dir <DIR>', 'certbot configuration directory', DEFAULT_CERTBOT_DIR)
+    .option('--account-key <FILE>', 'where to write the imported account key PEM (must not exist; required unless --list)')
+    .option('--server <URL>', 'import the account registered with this ACME directory URL (required when there are several)')
+    .option('-d, --domain <DOMAIN>', 'import only certificates for this domain (repeatable; default: all)', collect, [] as string[])
+    .option('--cert-dir <DIR>', 'directory for the imported chains, keys and renewal configs (created if absent)')
+    .option('--dns-challenge <TYPE>', 'challenge type for DNS-based certbot configs: dns-01 or dns-persist-01', 'dns-01')
+    .option('--dns-hook <CMD>', 'DNS hook program to store in the generated renewal configs')
+    .option('--dry-run', 'show what would be done without writing any file', false)
+    .option('--list', 'list the certbot accounts and renewal configurations, then exit', false)
+    .action(act(async (opts) => importCertbot(opts, runtime())));
   return program as unknown as Command;
 }
 
