@@ -216,9 +216,15 @@ describe('External Account Binding', () => {
     const key = join(env.dir, 'inline.pem');
     const out = join(env.dir, 'inline', 'fullchain.pem');
     const r = await runCli(['issue', ...env.server, '--account-key', key, '--eab-kid', kid, '--eab-key', hmac,
-      '-d', 'eab.example', '--http-port', String(env.pebble.httpPort), '--out', out]);
+      '-d', 'eab.example', '--http-port', String(env.pebble.httpPort), '--out', out], { env: { AKAMU_LOG: 'trace' } });
     assertSuccess(r);
     assert.match(r.stdout, /Registered new account: https:/);
+    // even at trace level, with every JWS logged, no secret reaches the output
+    assert.match(r.stderr, /TRACE/);
+    assert.doesNotMatch(r.stdout + r.stderr, new RegExp(hmac), 'the EAB HMAC key is not logged');
+    assert.doesNotMatch(r.stdout + r.stderr, /PRIVATE KEY|"d":"/, 'no private key material is logged');
+    assert.doesNotMatch(readFileSync(`${out}.renewal.toml`, 'utf8'), new RegExp(`eab_key|${hmac}`));
+    assert.match(readFileSync(`${out}.renewal.toml`, 'utf8'), /eab_kid = "kid-1"/);
     await verifyChain(env, out, `${out}.key.pem`);
   });
 });
