@@ -115,7 +115,9 @@ function describeNetworkError(err: unknown, url: URL, reusedSocket = false): Htt
     return make(`request to ${target} failed: connection reset by the server`, true);
   }
   if (code && TLS_TRUST_CODES.has(code)) {
-    return make(`cannot connect to ${target}: TLS: ${message} — pass --server-ca with the CA that issued the server certificate`);
+    // newer Node versions append their own advice (`; if the root CA is installed locally, …`)
+    const reason = message.split(';')[0];
+    return make(`cannot connect to ${target}: TLS: ${reason} — pass --server-ca with the CA that issued the server certificate`);
   }
   if (code && TLS_CERT_CODES.has(code)) {
     return make(`cannot connect to ${target}: TLS: ${message}`);
