@@ -63,6 +63,7 @@ async function main(): Promise<number> {
     await run(['revoke', ...server, '--account-key', accountKey, '--cert', fullchain, '--reason', '1']);
 
     const serialLine = (await openssl(['x509', '-serial', '-noout', '-in', fullchain])).trim();
+    const renewal = `${fullchain}.renewal.toml`;
     const serialHex = serialLine.replace(/^serial=/i, '');
     const status = await pebble.certStatus(serialHex);
     console.log(`Pebble's status for serial ${serialHex}: ${status.Status}`
@@ -70,6 +71,9 @@ async function main(): Promise<number> {
     if (String(status.Status).toLowerCase() !== 'revoked') {
       throw new StepFailed(`expected Pebble to report the certificate as Revoked, got ${JSON.stringify(status.Status)}`);
     }
+    // ARI: Pebble moved the revoked certificate's renewal window into the past
+    await run(['renew', '--renewal-config', renewal, '--server-ca', pebble.caPemPath]);
+    await run(['renew', '--renewal-config', renewal, '--server-ca', pebble.caPemPath]);
     console.log(`Pebble served ${pebble.requestCount()} ACME requests.`);
     console.log('\nDemo complete.');
     return 0;
