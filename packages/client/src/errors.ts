@@ -1,24 +1,73 @@
-/** Typed errors of akamu-client. The CLI maps them to exit codes and one-line messages. */
+/**
+ * Typed errors of akamu-client. Every error the library throws for bad input, bad peers or failed
+ * protocol steps is an AkamuError with a `code` from {@link ErrorCode}; messages are complete at
+ * construction and never changed afterwards. Advice that depends on the caller's interface (a CLI
+ * flag, a config key) is not in the message: a structured {@link ErrorHint} says what would help,
+ * and the caller words it.
+ */
 
+/** Every `code` an AkamuError can carry. */
+export type ErrorCode =
+  | 'akamu'
+  | 'usage'
+  | 'key-format'
+  | 'transport'
+  | 'acme-problem'
+  | 'challenge'
+  | 'unsupported'
+  | 'timeout'
+  | 'no-account'
+  | 'no-ari'
+  | 'bad-ari'
+  | 'bad-certificate'
+  | 'bad-chain'
+  | 'bad-pem'
+  | 'no-aki'
+  | 'order-invalid'
+  | 'bad-response'
+  | 'aborted'
+  | 'not-found';
+
+/** What would fix an error, for the caller to turn into its own advice. */
+export type ErrorHint =
+  /** The server's TLS certificate is not trusted: an extra CA certificate is needed. */
+  | { code: 'untrusted-server-certificate' }
+  /** Binding a challenge listener was refused (low port without privileges). */
+  | { code: 'bind-permission'; challenge: string; port: number; standardPort: number }
+  /** Another process holds the challenge listener's port. */
+  | { code: 'port-in-use'; challenge: string; port: number }
+  /** Wildcard identifiers need a DNS-based challenge. */
+  | { code: 'wildcard-needs-dns' }
+  /** IP identifiers need http-01 or tls-alpn-01. */
+  | { code: 'ip-needs-http-or-tls' };
+
+export interface AkamuErrorOptions {
+  cause?: unknown;
+  hint?: ErrorHint;
+}
+
+/** Base class of every error akamu-client throws on purpose. */
 export class AkamuError extends Error {
-  readonly code: string;
-  constructor(message: string, code = 'akamu', options?: { cause?: unknown }) {
-    super(message, options);
+  readonly code: ErrorCode;
+  readonly hint?: ErrorHint;
+  constructor(message: string, code: ErrorCode = 'akamu', options: AkamuErrorOptions = {}) {
+    super(message, options.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = new.target.name;
     this.code = code;
+    if (options.hint) this.hint = options.hint;
   }
 }
 
 /** Bad input the caller can fix (unknown key type, wildcard with http-01, …). */
 export class UsageError extends AkamuError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: AkamuErrorOptions) {
     super(message, 'usage', options);
   }
 }
 
 /** Key material that cannot be read or used. */
 export class KeyFormatError extends AkamuError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: AkamuErrorOptions) {
     super(message, 'key-format', options);
   }
 }
@@ -27,10 +76,10 @@ export class KeyFormatError extends AkamuError {
 export class TransportError extends AkamuError {
   readonly url: string;
   readonly status?: number;
-  constructor(message: string, url: string, options?: { cause?: unknown; status?: number }) {
+  constructor(message: string, url: string, options: AkamuErrorOptions & { status?: number } = {}) {
     super(message, 'transport', options);
     this.url = url;
-    this.status = options?.status;
+    if (options.status !== undefined) this.status = options.status;
   }
 }
 
@@ -39,6 +88,7 @@ export interface ProblemIdentifier {
   value: string;
 }
 
+/** An RFC 7807 / RFC 8555 §6.7 problem document. */
 export interface Problem {
   type?: string;
   detail?: string;
@@ -49,6 +99,17 @@ export interface Problem {
   [extra: string]: unknown;
 }
 
+const iso = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+export interface AcmeProblemOptions {
+  /** Prefix of the first message line (`authorization for x failed`). */
+  context?: string;
+  /** When a rate limit lifts (429 or `rateLimited` with Retry-After). */
+  retryAfter?: Date;
+  /** Further message lines (e.g. the other failed authorizations). */
+  moreLines?: readonly string[];
+}
+
 /** An ACME problem document (RFC 8555 §6.7) returned by the server. */
 export class AcmeProblemError extends AkamuError {
   readonly type: string;
@@ -56,21 +117,19 @@ export class AcmeProblemError extends AkamuError {
   readonly status: number;
   readonly subproblems: Problem[];
   readonly problem: Problem;
-  constructor(problem: Problem, status: number, context?: string) {
-    const type = typeof problem.type === 'string' ? problem.type : 'about:blank';
-    const detail = typeof problem.detail === 'string' ? problem.detail : '';
-    const subs = Array.isArray(problem.subproblems) ? problem.subproblems : [];
-    const lines = [`${context ? `${context}: ` : ''}ACME error ${type}: ${detail}`];
-    for (const sp of subs) {
-      const id = sp.identifier?.value ?? '?';
-      lines.push(`  ${id}: ${sp.type ?? 'about:blank'}: ${sp.detail ?? ''}`);
-    }
-    super(lines.join('\n'), 'acme-problem');
+  /** When the server says the request may be retried (rate limits). */
+  readonly retryAfter?: Date;
+  constructor(problem: Problem, status: number, options: AcmeProblemOptions = {}) {
+    const { type, detail, subproblems } = problemParts(problem);
+    const rateLimited = status === 429 || type === 'urn:ietf:params:acme:error:rateLimited';
+    const retryAfter = rateLimited ? options.retryAfter : undefined;
+    super([problemMessage(problem, options.context, retryAfter), ...(options.moreLines ?? [])].join('\n'), 'acme-problem');
     this.type = type;
     this.detail = detail;
     this.status = status;
-    this.subproblems = subs;
+    this.subproblems = subproblems;
     this.problem = problem;
+    if (retryAfter) this.retryAfter = retryAfter;
   }
 
   /** True when the problem type is `urn:ietf:params:acme:error:<name>`. */
@@ -79,16 +138,43 @@ export class AcmeProblemError extends AkamuError {
   }
 }
 
+function problemParts(problem: Problem): { type: string; detail: string; subproblems: Problem[] } {
+  return {
+    type: typeof problem.type === 'string' ? problem.type : 'about:blank',
+    detail: typeof problem.detail === 'string' ? problem.detail : '',
+    subproblems: Array.isArray(problem.subproblems) ? problem.subproblems : [],
+  };
+}
+
+/** `[context: ]ACME error <type>: <detail>[ (retry after T)]` and one line per subproblem. */
+export function problemMessage(problem: Problem, context?: string, retryAfter?: Date): string {
+  const { type, detail, subproblems } = problemParts(problem);
+  const lines = [`${context ? `${context}: ` : ''}ACME error ${type}: ${detail}${retryAfter ? ` (retry after ${iso(retryAfter)})` : ''}`];
+  for (const sp of subproblems) {
+    lines.push(`  ${sp.identifier?.value ?? '?'}: ${sp.type ?? 'about:blank'}: ${sp.detail ?? ''}`);
+  }
+  return lines.join('\n');
+}
+
 /** A challenge could not be prepared or failed validation. */
 export class ChallengeError extends AkamuError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: AkamuErrorOptions) {
     super(message, 'challenge', options);
   }
 }
 
 /** A feature that this version does not support yet. */
 export class UnsupportedError extends AkamuError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: AkamuErrorOptions) {
     super(message, 'unsupported', options);
+  }
+}
+
+/** Waiting for the server (authorization, order, issuance) ran past the deadline. */
+export class PollTimeoutError extends AkamuError {
+  readonly url: string;
+  constructor(message: string, url: string) {
+    super(message, 'timeout');
+    this.url = url;
   }
 }

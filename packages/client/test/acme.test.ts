@@ -1,25 +1,24 @@
 // AcmeClient and issueCertificate against a real Pebble 2.10 (packages/testkit).
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startPebble, type Pebble } from '../../testkit/src/index.js';
-import {
-  AcmeClient,
-  authorizationName,
-  AuthorizationFailedError,
-  issueCertificate,
-  PollTimeoutError,
-  type AcmeClientOptions,
-} from '../src/acme/index.js';
+import { AcmeClient, type AcmeClientOptions } from '../src/acme/client.js';
+import { authorizationName, AuthorizationFailedError } from '../src/acme/errors.js';
+import { issueCertificate } from '../src/acme/issue.js';
+import { PollTimeoutError } from '../src/errors.js';
+import { normalizeIdentifiers } from '../src/identifiers.js';
 import { Http01Solver } from '../src/challenges/http01.js';
 import type { ChallengeContext, Solver } from '../src/challenges/types.js';
 import { AcmeProblemError, TransportError, UsageError } from '../src/errors.js';
 import { b64u } from '../src/jose/base64url.js';
 import { PrivateKey } from '../src/keys/index.js';
-import { HttpTransport, type HttpRequest, type HttpResponse, type Transport } from '../src/transport/index.js';
-import { buildCsr, splitPemCertificates } from '../src/x509/index.js';
+import { HttpTransport } from '../src/transport/http.js';
+import { type HttpRequest, type HttpResponse, type Transport } from '../src/transport/types.js';
+import { buildCsr } from '../src/x509/csr.js';
+import { splitPemCertificates } from '../src/x509/chain.js';
 
 const UA = 'akamu-test akamu-client/0.1.0';
 
@@ -213,10 +212,10 @@ describe('AcmeClient against Pebble', () => {
     const before = c.requestCount;
     const { order, chainPem } = await issueCertificate(c, {
       identifiers: names.map((value) => ({ type: 'dns', value })),
-      solver,
+      solvers: [solver],
       csr: async () => {
         csrCalls++;
-        return buildCsr(certKey, names);
+        return buildCsr({ key: certKey, identifiers: normalizeIdentifiers(names) });
       },
       pollTimeoutMs: 30_000,
       events: { onAuthorization: (a) => seen.push(authorizationName(a)) },
@@ -233,7 +232,7 @@ describe('AcmeClient against Pebble', () => {
     const leaf = new X509Certificate(certs[0]!);
     assert.match(leaf.subjectAltName ?? '', /DNS:one\.example\.com/);
     assert.match(leaf.subjectAltName ?? '', /DNS:two\.example\.com/);
-    assert.ok(leaf.checkPrivateKey(certKey.key));
+    assert.ok(leaf.checkPrivateKey(createPrivateKey(certKey.toPem())));
 
     // The authorizations are valid now: pollAuthorization returns at once.
     const authz = await c.pollAuthorization(order.authorizations[0]!, Date.now() + 5_000);
@@ -255,8 +254,8 @@ describe('AcmeClient against Pebble', () => {
     const names = ['self-revoke.example.com'];
     const { chainPem } = await issueCertificate(c, {
       identifiers: [{ type: 'dns', value: names[0]! }],
-      solver: new Http01Solver({ port: pb.httpPort, host: '127.0.0.1' }),
-      csr: () => buildCsr(certKey, names),
+      solvers: [new Http01Solver({ port: pb.httpPort, host: '127.0.0.1' })],
+      csr: () => buildCsr({ key: certKey, identifiers: normalizeIdentifiers(names) }),
       pollTimeoutMs: 30_000,
     });
     const der = splitPemCertificates(chainPem)[0]!;
@@ -274,7 +273,7 @@ describe('AcmeClient against Pebble', () => {
     await assert.rejects(
       issueCertificate(c, {
         identifiers: [{ type: 'dns', value: 'wrong.example.com' }],
-        solver,
+        solvers: [solver],
         csr: async () => {
           csrCalled = true;
           return Buffer.alloc(0);
@@ -299,7 +298,7 @@ describe('AcmeClient against Pebble', () => {
     await assert.rejects(
       issueCertificate(c, {
         identifiers: [{ type: 'dns', value: 'pigeon.example.com' }],
-        solver,
+        solvers: [solver],
         csr: async () => Buffer.alloc(0),
         pollTimeoutMs: 5_000,
       }),
@@ -321,7 +320,7 @@ describe('AcmeClient against Pebble', () => {
     await assert.rejects(
       issueCertificate(c, {
         identifiers: [{ type: 'dns', value: 'slow.example.com' }],
-        solver,
+        solvers: [solver],
         csr: async () => Buffer.alloc(0),
         pollTimeoutMs: 2_000,
       }),
@@ -341,8 +340,8 @@ describe('AcmeClient against Pebble', () => {
     const certKey = await PrivateKey.generate('ec:P-384');
     const { order } = await issueCertificate(c, {
       identifiers: [{ type: 'dns', value: 'p384.example.com' }],
-      solver: new Http01Solver({ port: pb.httpPort, host: '127.0.0.1' }),
-      csr: () => buildCsr(certKey, ['p384.example.com']),
+      solvers: [new Http01Solver({ port: pb.httpPort, host: '127.0.0.1' })],
+      csr: () => buildCsr({ key: certKey, identifiers: normalizeIdentifiers(['p384.example.com']) }),
       pollTimeoutMs: 30_000,
       profile: 'shortlived',
     });
@@ -391,8 +390,8 @@ describe('waiting on the server: Retry-After, 503 and rate limits', () => {
     const certKey = await PrivateKey.generate('ec:P-256');
     await issueCertificate(c, {
       identifiers: [{ type: 'dns', value: 'processing.example.com' }],
-      solver: new Http01Solver({ port: pb.httpPort, host: '127.0.0.1' }),
-      csr: () => buildCsr(certKey, ['processing.example.com']),
+      solvers: [new Http01Solver({ port: pb.httpPort, host: '127.0.0.1' })],
+      csr: () => buildCsr({ key: certKey, identifiers: normalizeIdentifiers(['processing.example.com']) }),
       pollTimeoutMs: 30_000,
     });
     // Pebble's Retry-After is 4 s (as delta-seconds or an HTTP-date, whole seconds): far above the

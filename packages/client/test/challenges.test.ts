@@ -9,30 +9,26 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { Authorization, Challenge, Identifier } from '../src/acme/types.js';
-import type { Solver } from '../src/challenges/index.js';
-import {
-  Dns01Solver,
-  dns01RecordName,
-  HookDnsPublisher,
-  Http01Solver,
-  listen,
-  ManualDnsPublisher,
-  peekClientHello,
-  reverseDnsName,
-  TlsAlpn01Solver,
-  type ChallengeContext,
-  type DnsPublisher,
-  type DnsRecord,
-} from '../src/challenges/index.js';
-import { AcmeClient, issueCertificate } from '../src/acme/index.js';
+import type { Solver } from '../src/challenges/types.js';
+import { Dns01Solver, dns01RecordName } from '../src/challenges/dns01.js';
+import { HookDnsPublisher } from '../src/challenges/hook.js';
+import { Http01Solver } from '../src/challenges/http01.js';
+import { listen, reverseDnsName } from '../src/challenges/common.js';
+import { ManualDnsPublisher } from '../src/challenges/manual.js';
+import { peekClientHello } from '../src/challenges/clientHello.js';
+import { TlsAlpn01Solver } from '../src/challenges/tlsAlpn01.js';
+import { type ChallengeContext, type DnsPublisher, type DnsRecord } from '../src/challenges/types.js';
+import { AcmeClient } from '../src/acme/client.js';
+import { issueCertificate } from '../src/acme/issue.js';
 import { ChallengeError, UsageError } from '../src/errors.js';
+import { normalizeIdentifiers } from '../src/identifiers.js';
 import { PrivateKey } from '../src/keys/index.js';
-import { HttpTransport } from '../src/transport/index.js';
-import { buildCsr } from '../src/x509/index.js';
+import { HttpTransport } from '../src/transport/http.js';
+import { buildCsr } from '../src/x509/csr.js';
 import { startPebble, type Pebble } from '../../testkit/src/index.js';
 import { dns01TxtValue } from '../src/jose/challenge.js';
 import type { Logger } from '../src/log.js';
-import { acmeIdentifierExtensionDer } from '../src/x509/index.js';
+import { acmeIdentifierExtensionDer } from '../src/x509/tlsAlpn.js';
 import { fakeDirectory } from './helpers/fake-directory.js';
 
 const THUMB = 'LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0';
@@ -182,7 +178,7 @@ describe('Http01Solver', () => {
         ]),
       (e: unknown) =>
         e instanceof UsageError &&
-        e.message === 'http-01 cannot validate wildcard identifiers: *.a, *.b; use --challenge dns-01',
+        e.message === 'http-01 cannot validate wildcard identifiers: *.a, *.b' && e.hint?.code === 'wildcard-needs-dns',
     );
     solver.check([{ type: 'dns', value: 'example.com' }, { type: 'ip', value: '192.0.2.1' }]);
   });
@@ -233,11 +229,12 @@ describe('Http01Solver lifecycle', () => {
       }
     }
     await assert.rejects(
-      listen(new Refusing(), { type: 'http-01', flag: '--http-port', standardPort: 80, port: 80 }),
+      listen(new Refusing(), { type: 'http-01', standardPort: 80, port: 80 }),
       (e: unknown) =>
         e instanceof ChallengeError &&
         e.message ===
-          'cannot listen on port 80 for http-01: EACCES: permission denied 0.0.0.0:80 (EACCES: use --http-port with a high port, run with CAP_NET_BIND_SERVICE, or redirect port 80)',
+          'cannot listen on port 80 for http-01: EACCES: permission denied 0.0.0.0:80' &&
+        e.hint?.code === 'bind-permission' && e.hint.port === 80 && e.hint.standardPort === 80 && e.hint.challenge === 'http-01',
     );
   });
 });
@@ -360,7 +357,7 @@ describe('TlsAlpn01Solver', () => {
       () => solver.check([{ type: 'dns', value: '*.example.com' }]),
       (e: unknown) =>
         e instanceof UsageError &&
-        e.message === 'tls-alpn-01 cannot validate wildcard identifiers: *.example.com; use --challenge dns-01',
+        e.message === 'tls-alpn-01 cannot validate wildcard identifiers: *.example.com' && e.hint?.code === 'wildcard-needs-dns',
     );
     const other = new TlsAlpn01Solver({ port, host: '127.0.0.1' });
     await assert.rejects(
@@ -637,7 +634,7 @@ describe('HookDnsPublisher', () => {
     await assert.rejects(
       new HookDnsPublisher(slow, { baseEnv, timeoutMs: 300 }).add(record('slow')),
       (e: unknown) =>
-        e instanceof ChallengeError && e.message === `dns hook '${slow}' add timed out after 0 s and was killed by SIGTERM`,
+        e instanceof ChallengeError && e.message === `dns hook '${slow}' add timed out after 300 ms and was killed by SIGTERM`,
     );
     assert.ok(Date.now() - t0 < 3000);
   });
@@ -718,7 +715,7 @@ describe('solvers against a real Pebble validation authority', () => {
   async function issue(solver: Solver, names: string[]): Promise<string> {
     const certKey = await PrivateKey.generate('ec:P-256');
     const identifiers = names.map((value) => ({ type: /^[\d.]+$|:/.test(value) ? 'ip' : 'dns', value }));
-    const r = await issueCertificate(client, { identifiers, solver, csr: () => buildCsr(certKey, names), pollTimeoutMs: 30_000 });
+    const r = await issueCertificate(client, { identifiers, solvers: [solver], csr: () => buildCsr({ key: certKey, identifiers: normalizeIdentifiers(names) }), pollTimeoutMs: 30_000 });
     assert.equal(r.order.status, 'valid');
     return r.chainPem;
   }

@@ -1,25 +1,19 @@
 import assert from 'node:assert/strict';
-import { createPublicKey, X509Certificate } from 'node:crypto';
+import { createPublicKey, X509Certificate, createPrivateKey } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { AkamuError } from '../src/errors.js';
-import { keyAuthorization } from '../src/jose/index.js';
+import { identifierFromName, normalizeIdentifiers } from '../src/identifiers.js';
+import { keyAuthorization } from '../src/jose/challenge.js';
 import { PrivateKey, type KeyType } from '../src/keys/index.js';
-import {
-  acmeIdentifierExtensionDer,
-  ariCertId,
-  buildCsr,
-  certificateFacts,
-  checkPemChain,
-  formatIp,
-  parseIp,
-  publicKeyMatches,
-  splitPemCertificates,
-  tlsAlpnCertificate,
-  toPem,
-} from '../src/x509/index.js';
+import { acmeIdentifierExtensionDer, tlsAlpnCertificate } from '../src/x509/tlsAlpn.js';
+import { ariCertId, certificateFacts, publicKeyMatches } from '../src/x509/facts.js';
+import { buildCsr } from '../src/x509/csr.js';
+import { checkPemChain, splitPemCertificates } from '../src/x509/chain.js';
+import { formatIp, parseIp } from '../src/x509/ip.js';
+import { toPem } from '../src/x509/pem.js';
 import { openssl, opensslBytes, tmpFile } from './fixtures/openssl.js';
 
 // RFC 9773 Appendix A certificate (standards.md §5).
@@ -85,7 +79,7 @@ describe('buildCsr', () => {
   for (const [t, sigAlg] of types) {
     it(`${t}: openssl verifies the CSR and sees CN and every SAN`, async () => {
       const key = await PrivateKey.generate(t);
-      const der = await buildCsr(key, ['example.com', 'www.example.com', '192.0.2.1', '2001:db8::1']);
+      const der = await buildCsr({ key: key, identifiers: normalizeIdentifiers(['example.com', 'www.example.com', '192.0.2.1', '2001:db8::1']) });
       const path = tmpFile('csr.der', der);
       const { stdout, stderr } = openssl(['req', '-inform', 'DER', '-in', path, '-noout', '-verify', '-text']);
       assert.match(stderr + stdout, /verify OK/);
@@ -102,10 +96,10 @@ describe('buildCsr', () => {
   it('omits the CN when the first name is longer than 64 characters or all names are IPs', async () => {
     const key = await PrivateKey.generate('ec:P-256');
     const long = `${'a'.repeat(60)}.example.com`;
-    const text1 = openssl(['req', '-inform', 'DER', '-in', tmpFile('c.der', await buildCsr(key, [long])), '-noout', '-text']).stdout;
+    const text1 = openssl(['req', '-inform', 'DER', '-in', tmpFile('c.der', await buildCsr({ key: key, identifiers: normalizeIdentifiers([long]) })), '-noout', '-text']).stdout;
     assert.match(text1, /Subject: *\n/);
     assert.match(text1, new RegExp(`DNS:${long}`));
-    const text2 = openssl(['req', '-inform', 'DER', '-in', tmpFile('c.der', await buildCsr(key, ['198.51.100.7'])), '-noout', '-verify', '-text']);
+    const text2 = openssl(['req', '-inform', 'DER', '-in', tmpFile('c.der', await buildCsr({ key: key, identifiers: normalizeIdentifiers(['198.51.100.7']) })), '-noout', '-verify', '-text']);
     assert.match(text2.stdout, /Subject: *\n/);
     assert.match(text2.stdout, /IP Address:198\.51\.100\.7/);
     assert.doesNotMatch(text2.stdout, /DNS:/);
@@ -113,9 +107,9 @@ describe('buildCsr', () => {
 
   it('accepts keys read from PEM (SEC1) and refuses an empty name list', async () => {
     const key = PrivateKey.fromPem(openssl(['ecparam', '-genkey', '-name', 'prime256v1']).stdout);
-    const r = openssl(['req', '-inform', 'DER', '-in', tmpFile('c.der', await buildCsr(key, ['x.example'])), '-noout', '-verify']);
+    const r = openssl(['req', '-inform', 'DER', '-in', tmpFile('c.der', await buildCsr({ key: key, identifiers: normalizeIdentifiers(['x.example']) })), '-noout', '-verify']);
     assert.match(r.stderr + r.stdout, /verify OK/);
-    await assert.rejects(buildCsr(key, []), /at least one name/);
+    await assert.rejects(buildCsr({ key: key, identifiers: normalizeIdentifiers([]) }), /at least one identifier/);
   });
 });
 
@@ -131,7 +125,7 @@ describe('tls-alpn-01 certificate', () => {
 
   it('is self-signed with one dNSName SAN and the critical acmeIdentifier extension', async () => {
     const before = Date.now();
-    const { certPem, keyPem } = await tlsAlpnCertificate('example.com', KEY_AUTH);
+    const { certPem, keyPem } = await tlsAlpnCertificate(identifierFromName('example.com'), KEY_AUTH);
     const text = openssl(['x509', '-in', tmpFile('c.pem', certPem), '-noout', '-text']).stdout;
     assert.match(text, /1\.3\.6\.1\.5\.5\.7\.1\.31: critical/);
     assert.match(text, /X509v3 Subject Alternative Name: \n\s+DNS:example\.com\n/);
@@ -145,7 +139,7 @@ describe('tls-alpn-01 certificate', () => {
     assert.ok(x.checkIssued(x));
     const key = PrivateKey.fromPem(keyPem);
     assert.equal(key.keyType, 'ec:P-256');
-    assert.ok(x.checkPrivateKey(key.key));
+    assert.ok(x.checkPrivateKey(createPrivateKey(key.toPem())));
     assert.ok(await publicKeyMatches(certPem, key));
 
     const facts = await certificateFacts(certPem);
@@ -154,13 +148,13 @@ describe('tls-alpn-01 certificate', () => {
     assert.ok(Math.abs(facts.notBefore.getTime() - (before - 3600_000)) < 5000);
     assert.ok(Math.abs(facts.notAfter.getTime() - (before + 7 * 86400_000)) < 5000);
     assert.ok(facts.serialBytes[0]! < 0x80 && facts.serialBytes[0]! > 0, 'positive minimal serial');
-    const other = await tlsAlpnCertificate('example.com', KEY_AUTH);
+    const other = await tlsAlpnCertificate(identifierFromName('example.com'), KEY_AUTH);
     assert.notEqual((await certificateFacts(other.certPem)).serialHex, facts.serialHex);
     assert.notEqual(other.keyPem, keyPem);
   });
 
   it('uses an iPAddress SAN for IP identifiers', async () => {
-    const { certPem } = await tlsAlpnCertificate('2001:db8::1', KEY_AUTH);
+    const { certPem } = await tlsAlpnCertificate(identifierFromName('2001:db8::1'), KEY_AUTH);
     const text = openssl(['x509', '-in', tmpFile('c.pem', certPem), '-noout', '-text']).stdout;
     assert.match(text, /X509v3 Subject Alternative Name: \n\s+IP Address:2001:DB8:0:0:0:0:0:1\n/);
     assert.match(text, /1\.3\.6\.1\.5\.5\.7\.1\.31: critical/);
@@ -204,7 +198,7 @@ describe('certificateFacts and ARI certID', () => {
   });
 
   it('ariCertId needs an AKI', async () => {
-    const { certPem } = await tlsAlpnCertificate('example.com', KEY_AUTH);
+    const { certPem } = await tlsAlpnCertificate(identifierFromName('example.com'), KEY_AUTH);
     await assert.rejects(ariCertId(certPem), (e: unknown) => e instanceof AkamuError && /Authority Key Identifier/.test(e.message));
   });
 });

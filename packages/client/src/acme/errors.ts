@@ -1,6 +1,6 @@
-/** Error helpers of the ACME layer. */
-import { AcmeProblemError, AkamuError, type Problem } from '../errors.js';
-import type { Authorization, Challenge } from './types.js';
+/** Errors of the ACME layer: failed authorizations, invalid orders, problem responses. */
+import { AcmeProblemError, AkamuError, problemMessage, type Problem } from '../errors.js';
+import type { Authorization, Challenge, Order } from './types.js';
 
 /** `*.example.com` for a wildcard authorization, else the identifier value. */
 export function authorizationName(a: Pick<Authorization, 'identifier' | 'wildcard'>): string {
@@ -8,56 +8,50 @@ export function authorizationName(a: Pick<Authorization, 'identifier' | 'wildcar
   return a.wildcard && !value.startsWith('*.') ? `*.${value}` : value;
 }
 
-/** An authorization that ended `invalid` (or another final non-valid state). */
-export class AuthorizationFailedError extends AcmeProblemError {
-  readonly identifier: string;
-  readonly authorizationUrl: string;
-  constructor(authz: Authorization, problem: Problem, status = 0) {
-    super(problem, status, `authorization for ${authorizationName(authz)} failed`);
-    this.identifier = authorizationName(authz);
-    this.authorizationUrl = authz.url;
-  }
-}
-
-/** Waiting for the server (authorization, order) ran past the deadline. */
-export class PollTimeoutError extends AkamuError {
-  readonly url: string;
-  constructor(message: string, url: string) {
-    super(message, 'timeout');
-    this.url = url;
-  }
-}
-
 /** The problem explaining why an authorization is not valid: the failed challenge's `error`. */
 export function authorizationProblem(authz: Authorization): Problem {
   const failed: Challenge | undefined =
-    authz.challenges?.find((c) => c.status === 'invalid' && c.error) ?? authz.challenges?.find((c) => c.error);
+    authz.challenges.find((c) => c.status === 'invalid' && c.error) ?? authz.challenges.find((c) => c.error);
   if (failed?.error) return failed.error;
   return { type: 'about:blank', detail: `authorization is ${authz.status}` };
 }
 
-/**
- * One error for one or more failed authorizations; with several, the message lists each on its
- * own line after the first (`authorization for a failed: …` / `authorization for b failed: …`).
- */
-export function authorizationsFailed(failed: Authorization[]): AuthorizationFailedError {
-  const [first, ...rest] = failed;
-  if (!first) throw new AkamuError('authorizationsFailed() needs at least one authorization');
-  const err = new AuthorizationFailedError(first, authorizationProblem(first));
-  if (rest.length > 0) {
-    err.message = [err.message, ...rest.map((a) => new AuthorizationFailedError(a, authorizationProblem(a)).message)].join('\n');
-  }
-  return err;
+/** One failed authorization: which identifier, where, and the server's reason. */
+export interface AuthorizationFailure {
+  identifier: string;
+  authorizationUrl: string;
+  problem: Problem;
 }
 
-/** Builds the AcmeProblemError for a problem response; a rate limit says when it lifts. */
-export function problemError(problem: Problem, status: number, retryAfterMs?: number, now = Date.now()): AcmeProblemError {
-  const err = new AcmeProblemError(problem, status);
-  if (retryAfterMs !== undefined && (status === 429 || err.is('rateLimited'))) {
-    const lifts = new Date(now + retryAfterMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const lines = err.message.split('\n');
-    lines[0] = `${lines[0]} (retry after ${lifts})`;
-    err.message = lines.join('\n');
+/**
+ * One or more authorizations ended `invalid` (or in another final state that is not `valid`).
+ * The message has one block per failure (`authorization for a failed: ACME error …`); `type`,
+ * `detail` and `subproblems` are the first failure's.
+ */
+export class AuthorizationFailedError extends AcmeProblemError {
+  readonly identifier: string;
+  readonly authorizationUrl: string;
+  readonly failures: readonly AuthorizationFailure[];
+  constructor(failed: readonly Authorization[]) {
+    const [first] = failed;
+    if (!first) throw new AkamuError('AuthorizationFailedError needs at least one authorization');
+    const failures = failed.map((a) => ({ identifier: authorizationName(a), authorizationUrl: a.url, problem: authorizationProblem(a) }));
+    const context = (f: AuthorizationFailure): string => `authorization for ${f.identifier} failed`;
+    const [head, ...rest] = failures as [AuthorizationFailure, ...AuthorizationFailure[]];
+    super(head.problem, 0, { context: context(head), moreLines: rest.map((f) => problemMessage(f.problem, context(f))) });
+    this.identifier = head.identifier;
+    this.authorizationUrl = first.url;
+    this.failures = failures;
   }
-  return err;
+}
+
+/** Builds the AcmeProblemError for a problem response; a rate limit records when it lifts. */
+export function problemError(problem: Problem, status: number, retryAfterMs?: number, now = Date.now()): AcmeProblemError {
+  return new AcmeProblemError(problem, status, retryAfterMs !== undefined ? { retryAfter: new Date(now + retryAfterMs) } : {});
+}
+
+/** The error for an order that turned invalid. */
+export function orderInvalidError(order: Order): AkamuError {
+  if (order.error) return problemError(order.error, 0);
+  return new AkamuError(`order ${order.url} is invalid`, 'order-invalid');
 }

@@ -1,14 +1,8 @@
 /** Helpers shared by the built-in solvers. */
-import { isIP } from 'node:net';
 import type { Server } from 'node:net';
-import type { Identifier } from '../acme/types.js';
 import { ChallengeError, UsageError } from '../errors.js';
+import { isIpIdentifier, isWildcard, type Identifier } from '../identifiers.js';
 import { parseIp } from '../x509/ip.js';
-
-/** True for an identifier that names a wildcard (`*.example.com`). */
-export function isWildcard(id: Identifier): boolean {
-  return id.value.startsWith('*.') || id.value.includes('*');
-}
 
 /**
  * Throws UsageError listing every wildcard identifier when the challenge type cannot validate
@@ -17,7 +11,7 @@ export function isWildcard(id: Identifier): boolean {
 export function refuseWildcards(type: string, identifiers: Identifier[]): void {
   const wild = identifiers.filter(isWildcard).map((i) => i.value);
   if (wild.length > 0) {
-    throw new UsageError(`${type} cannot validate wildcard identifiers: ${wild.join(', ')}; use --challenge dns-01`);
+    throw new UsageError(`${type} cannot validate wildcard identifiers: ${wild.join(', ')}`, { hint: { code: 'wildcard-needs-dns' } });
   }
 }
 
@@ -28,9 +22,7 @@ export function refuseWildcards(type: string, identifiers: Identifier[]): void {
 export function refuseIpIdentifiers(type: string, identifiers: Identifier[]): void {
   const ips = identifiers.filter(isIpIdentifier).map((i) => i.value);
   if (ips.length > 0) {
-    throw new UsageError(
-      `${type} cannot validate IP address identifiers: ${ips.join(', ')}; use --challenge http-01 or tls-alpn-01`,
-    );
+    throw new UsageError(`${type} cannot validate IP address identifiers: ${ips.join(', ')}`, { hint: { code: 'ip-needs-http-or-tls' } });
   }
 }
 
@@ -39,11 +31,6 @@ export function baseDomain(value: string): string {
   let v = value.startsWith('*.') ? value.slice(2) : value;
   if (v.endsWith('.')) v = v.slice(0, -1);
   return v;
-}
-
-/** True when the identifier is an IP address identifier (RFC 8738) or its value is an IP literal. */
-export function isIpIdentifier(id: Identifier): boolean {
-  return id.type === 'ip' || isIP(id.value) !== 0;
 }
 
 /**
@@ -66,24 +53,18 @@ export function normaliseName(name: string): string {
 
 /**
  * `server.listen(port, host)` as a promise; a bind failure becomes a ChallengeError that names the
- * port and hints at the CLI flag to use instead.
+ * port, with a hint (privileges, or a port already in use) for the caller to turn into advice.
  */
-export function listen(
-  server: Server,
-  opts: { type: string; flag: string; standardPort: number; port: number; host?: string },
-): Promise<void> {
-  const { type, flag, standardPort, port, host } = opts;
+export function listen(server: Server, opts: { type: string; standardPort: number; port: number; host?: string }): Promise<void> {
+  const { type, standardPort, port, host } = opts;
   return new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       server.off('listening', onListening);
       const reason = err.message.replace(/^listen /, '');
-      let hint = '';
-      if (err.code === 'EACCES' || err.code === 'EPERM') {
-        hint = ` (EACCES: use ${flag} with a high port, run with CAP_NET_BIND_SERVICE, or redirect port ${standardPort})`;
-      } else if (err.code === 'EADDRINUSE') {
-        hint = ` (another process is listening on port ${port}: stop it or use ${flag})`;
-      }
-      reject(new ChallengeError(`cannot listen on port ${port} for ${type}: ${reason}${hint}`, { cause: err }));
+      const hint = err.code === 'EACCES' || err.code === 'EPERM'
+        ? { code: 'bind-permission' as const, challenge: type, port, standardPort }
+        : err.code === 'EADDRINUSE' ? { code: 'port-in-use' as const, challenge: type, port } : undefined;
+      reject(new ChallengeError(`cannot listen on port ${port} for ${type}: ${reason}`, { cause: err, ...(hint ? { hint } : {}) }));
     };
     const onListening = (): void => {
       server.off('error', onError);

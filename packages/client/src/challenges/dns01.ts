@@ -1,5 +1,5 @@
 /** dns-01 (RFC 8555 §8.4): TXT `_acme-challenge.<base>.` = b64u(SHA-256(key authorization)). */
-import type { Identifier } from '../acme/types.js';
+import type { Identifier } from '../identifiers.js';
 import { dns01TxtValue } from '../jose/challenge.js';
 import { type Logger, silentLogger } from '../log.js';
 import { baseDomain, refuseIpIdentifiers } from './common.js';

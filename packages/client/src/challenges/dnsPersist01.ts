@@ -9,9 +9,9 @@
  *   `meta.accountHashPrefix`; `accounturi` is the hashed URI of {@link dnsPersistAccountUri}.
  */
 import { createHash } from 'node:crypto';
-import { domainToASCII } from 'node:url';
-import type { Identifier } from '../acme/types.js';
+import type { Identifier } from '../identifiers.js';
 import { ChallengeError, UsageError } from '../errors.js';
+import { normalizeDnsName } from '../identifiers.js';
 import { b64u } from '../jose/base64url.js';
 import { type Logger, silentLogger } from '../log.js';
 import { baseDomain, refuseIpIdentifiers } from './common.js';
@@ -25,16 +25,13 @@ export function dnsPersistRecordName(identifierValue: string): string {
   return `_validation-persist.${baseDomain(identifierValue)}.`;
 }
 
-/** Lower case, A-label, no trailing dot; `*` stays `*` (the domain-independent form). */
-function normaliseHashDomain(domain: string): string {
-  let d = domain.endsWith('.') ? domain.slice(0, -1) : domain;
-  d = d.toLowerCase();
-  if (!/^[\x20-\x7e]*$/.test(d)) {
-    const ascii = domainToASCII(d);
-    if (!ascii) throw new UsageError(`dns-persist-01: '${domain}' is not a valid domain name`);
-    d = ascii;
+/** The domain as hashed: normalised (lower case, A-label, no trailing dot); `*` stays `*`. */
+function hashDomain(domain: string): string {
+  try {
+    return normalizeDnsName(domain);
+  } catch {
+    throw new UsageError(`dns-persist-01: '${domain}' is not a valid domain name`);
   }
-  return d;
 }
 
 /**
@@ -50,7 +47,7 @@ export function dnsPersistAccountUri(opts: {
   thumbprint: string;
   accountUrl: string;
 }): string {
-  const domain = Buffer.from(normaliseHashDomain(opts.domain), 'ascii');
+  const domain = Buffer.from(hashDomain(opts.domain), 'ascii');
   if (domain.length === 0 || domain.length > 255) {
     throw new UsageError(`dns-persist-01: domain '${opts.domain}' must be 1..255 octets for the hashed accounturi`);
   }

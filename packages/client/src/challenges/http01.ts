@@ -1,7 +1,8 @@
 /** http-01 (RFC 8555 §8.3): a built-in HTTP server that serves only the known tokens. */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { Identifier } from '../acme/types.js';
+import type { Identifier } from '../identifiers.js';
+import { ChallengeError } from '../errors.js';
 import { type Logger, silentLogger } from '../log.js';
 import { refuseWildcards } from './common.js';
 import { SolverListener } from './listener.js';
@@ -34,7 +35,6 @@ export class Http01Solver implements Solver {
     this.log = opts.log ?? silentLogger;
     this.listener = new SolverListener<Server>({
       type: this.type,
-      flag: '--http-port',
       standardPort: 80,
       bind: opts,
       log: this.log,
@@ -68,7 +68,7 @@ export class Http01Solver implements Solver {
   async prepare(ctx: ChallengeContext): Promise<void> {
     const token = ctx.challenge.token;
     if (typeof token !== 'string' || token === '') {
-      throw new TypeError(`http-01 challenge ${ctx.challenge.url} has no token`);
+      throw new ChallengeError(`http-01 challenge ${ctx.challenge.url} has no token`);
     }
     this.tokens.set(token, ctx.keyAuthorization);
     await this.start();

@@ -6,8 +6,6 @@ import { listen } from './common.js';
 export interface SolverListenerOptions<S extends Server> {
   /** Challenge type, used in error and log messages (`<type> solver listening`). */
   type: string;
-  /** CLI flag named in bind-failure hints (`--http-port`). */
-  flag: string;
   /** The port the CA connects to (80, 443), named in bind-failure hints. */
   standardPort: number;
   /** Where to listen; read at each `start()`. */
@@ -40,8 +38,8 @@ export class SolverListener<S extends Server = Server> {
   start(create: () => S): Promise<void> {
     if (!this.starting) {
       const server = create();
-      const { type, flag, standardPort, bind, log } = this.opts;
-      this.starting = listen(server, { type, flag, standardPort, port: bind.port, host: bind.host }).then(
+      const { type, standardPort, bind, log } = this.opts;
+      this.starting = listen(server, { type, standardPort, port: bind.port, host: bind.host }).then(
         () => {
           this.server = server;
           log.debug(`${type} solver listening`, { port: this.port, host: bind.host ?? '*' });

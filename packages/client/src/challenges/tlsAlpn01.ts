@@ -10,15 +10,16 @@ import type { Socket } from 'node:net';
 import { createSecureContext, createServer } from 'node:tls';
 import type { SecureContext, Server as TlsServer, TLSSocket } from 'node:tls';
 import { CLIENT_HELLO_MAX, peekClientHello } from './clientHello.js';
-import type { Identifier } from '../acme/types.js';
+import type { Identifier } from '../identifiers.js';
 import { type Logger, silentLogger } from '../log.js';
-import { isIpIdentifier, normaliseName, refuseWildcards, reverseDnsName } from './common.js';
+import { normaliseName, refuseWildcards, reverseDnsName } from './common.js';
+import { isIpIdentifier } from '../identifiers.js';
 import { SolverListener } from './listener.js';
 import type { ChallengeContext, Solver } from './types.js';
 
 export const ACME_TLS_ALPN = 'acme-tls/1';
 
-export type TlsAlpnCertificateFactory = (name: string, keyAuth: string) => Promise<{ certPem: string; keyPem: string }>;
+export type TlsAlpnCertificateFactory = (identifier: Identifier, keyAuth: string) => Promise<{ certPem: string; keyPem: string }>;
 
 export interface TlsAlpn01SolverOptions {
   /** TCP port to listen on (the CA connects to 443). 0 = ephemeral. */
@@ -30,9 +31,9 @@ export interface TlsAlpn01SolverOptions {
   certificate?: TlsAlpnCertificateFactory;
 }
 
-async function defaultCertificate(name: string, keyAuth: string): Promise<{ certPem: string; keyPem: string }> {
-  const x509 = await import('../x509/index.js');
-  return x509.tlsAlpnCertificate(name, keyAuth);
+async function defaultCertificate(identifier: Identifier, keyAuth: string): Promise<{ certPem: string; keyPem: string }> {
+  const { tlsAlpnCertificate } = await import('../x509/tlsAlpn.js');
+  return tlsAlpnCertificate(identifier, keyAuth);
 }
 
 /** The SNI name a validator sends for an identifier (normalised: lower case, no trailing dot). */
@@ -54,7 +55,6 @@ export class TlsAlpn01Solver implements Solver {
     this.log = opts.log ?? silentLogger;
     this.listener = new SolverListener({
       type: this.type,
-      flag: '--tls-port',
       standardPort: 443,
       bind: opts,
       log: this.log,
@@ -204,9 +204,11 @@ export class TlsAlpn01Solver implements Solver {
 
   async prepare(ctx: ChallengeContext): Promise<void> {
     const sni = tlsAlpnSniName(ctx.identifier);
-    const name = isIpIdentifier(ctx.identifier) ? ctx.identifier.value : normaliseName(ctx.identifier.value);
+    const identifier: Identifier = isIpIdentifier(ctx.identifier)
+      ? { type: 'ip', value: ctx.identifier.value }
+      : { type: 'dns', value: normaliseName(ctx.identifier.value) };
     const make = this.opts.certificate ?? defaultCertificate;
-    const { certPem, keyPem } = await make(name, ctx.keyAuthorization);
+    const { certPem, keyPem } = await make(identifier, ctx.keyAuthorization);
     const context = createSecureContext({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2' });
     this.contexts.set(sni, { url: ctx.challenge.url, context });
     await this.start();

@@ -1,5 +1,6 @@
 /** Contracts between the issuance flow (acme/issue.ts) and the challenge solvers. */
-import type { Authorization, Challenge, Directory, Identifier } from '../acme/types.js';
+import type { Authorization, Challenge, Directory } from '../acme/types.js';
+import type { Identifier } from '../identifiers.js';
 
 export interface ChallengeContext {
   authorization: Authorization;

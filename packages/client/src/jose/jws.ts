@@ -1,8 +1,9 @@
-import { createHmac, sign } from 'node:crypto';
+/** Flattened JWS (RFC 7515 §7.2.2) as ACME uses it, and the EAB HMAC JWS (RFC 8555 §7.3.4). */
+import { createHmac } from 'node:crypto';
 import { KeyFormatError } from '../errors.js';
 import type { PrivateKey } from '../keys/privateKey.js';
 import { b64u } from './base64url.js';
-import { ecParams, jwsAlgorithm, type Jwk } from './jwk.js';
+import type { Jwk } from './jwk.js';
 
 export interface FlattenedJws {
   protected: string;
@@ -12,30 +13,24 @@ export interface FlattenedJws {
 
 export type EabAlgorithm = 'HS256' | 'HS384' | 'HS512';
 
-/** JWS signature bytes over `data` (ES*: raw r||s; RS256: PKCS#1 v1.5 SHA-256; EdDSA: pure Ed25519). */
-export function jwsSignature(key: PrivateKey, data: Buffer): Buffer {
-  const ec = ecParams(key);
-  if (ec) return sign(ec.hash, data, { key: key.key, dsaEncoding: 'ieee-p1363' });
-  if (key.keyType.startsWith('rsa:')) return sign('sha256', data, key.key);
-  if (key.keyType === 'ed25519') return sign(null, data, key.key);
-  throw new KeyFormatError(`cannot sign a JWS with key type '${key.keyType}'`);
-}
-
 /**
- * Flattened JWS (RFC 7515 §7.2.2). The protected header is `alg` followed by the caller's members.
- * `payload === ''` produces a POST-as-GET (empty payload); anything else is JSON-serialised.
+ * Signs a flattened JWS. The protected header is `alg` (from the key's table entry) followed by
+ * the caller's members. `payload === undefined` signs an empty payload (POST-as-GET, RFC 8555
+ * §6.3); anything else is JSON-serialised.
  */
-export function signJws(key: PrivateKey, header: Record<string, unknown>, payload: unknown): FlattenedJws {
+export function signJws(key: PrivateKey, header: Record<string, unknown>, payload?: object): FlattenedJws {
   const { alg: _ignored, ...rest } = header;
-  const protectedB64 = b64u(JSON.stringify({ alg: jwsAlgorithm(key), ...rest }));
-  const payloadB64 = payload === '' ? '' : b64u(JSON.stringify(payload));
-  const signature = jwsSignature(key, Buffer.from(`${protectedB64}.${payloadB64}`, 'ascii'));
+  const protectedB64 = b64u(JSON.stringify({ alg: key.jwsAlgorithm, ...rest }));
+  const payloadB64 = payload === undefined ? '' : b64u(JSON.stringify(payload));
+  const signature = key.signJws(Buffer.from(`${protectedB64}.${payloadB64}`, 'ascii'));
   return { protected: protectedB64, payload: payloadB64, signature: b64u(signature) };
 }
 
+const EAB_HASH: Readonly<Record<EabAlgorithm, string>> = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' };
+
 /** External Account Binding JWS (RFC 8555 §7.3.4): HMAC over the account JWK, no nonce. */
 export function eabJws(opts: { kid: string; hmacKey: Buffer; alg: EabAlgorithm; url: string; jwk: Jwk }): FlattenedJws {
-  const hash = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' }[opts.alg];
+  const hash = EAB_HASH[opts.alg];
   if (!hash) throw new KeyFormatError(`unsupported EAB MAC algorithm '${String(opts.alg)}'`);
   const protectedB64 = b64u(JSON.stringify({ alg: opts.alg, kid: opts.kid, url: opts.url }));
   const payloadB64 = b64u(JSON.stringify(opts.jwk));

@@ -1,111 +1,62 @@
-import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
-import { promisify } from 'node:util';
+/** PrivateKey: one wrapper for every key type; the work is done by the type's table entry. */
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { KeyFormatError, UnsupportedError } from '../errors.js';
-import { parsePemBlocks, type PemBlock } from '../x509/pem.js';
-import { isMlDsa, namedCurveOf, rsaBitsOf, type KeyType } from './keyType.js';
-
-const generateKeyPairAsync = promisify(generateKeyPair);
-
-const ML_DSA_UNSUPPORTED = 'ML-DSA keys are not supported yet';
-/** DER of the ML-DSA OID prefix 2.16.840.1.101.3.4.3.{17,18,19} (RFC 9881), without the last arc. */
-const ML_DSA_OID_PREFIX = Buffer.from('06096086480165030403', 'hex');
-
-const CURVE_TO_TYPE: Readonly<Record<string, KeyType>> = {
-  prime256v1: 'ec:P-256',
-  secp384r1: 'ec:P-384',
-  secp521r1: 'ec:P-521',
-};
+import { parsePemBlocks, toPem, type PemBlock } from '../x509/pem.js';
+import type { Jwk, JwsAlgorithm, KeyAlgorithm, KeyImpl, SignatureAlgorithmId } from './algorithm.js';
+import { keyAlgorithm, keyAlgorithms } from './algorithms.js';
+import type { KeyType } from './keyType.js';
 
 const PRIVATE_LABELS = new Set(['PRIVATE KEY', 'EC PRIVATE KEY', 'RSA PRIVATE KEY']);
 const PUBLIC_LABELS = new Set(['PUBLIC KEY', 'RSA PUBLIC KEY', 'CERTIFICATE', 'CERTIFICATE REQUEST']);
+const ENCRYPTED = 'encrypted private keys are not supported; decrypt it first (openssl pkey -in KEY -out PLAIN)';
+/** DER of the ML-DSA OID prefix 2.16.840.1.101.3.4.3.{17,18,19} (RFC 9881), without the last arc. */
+const ML_DSA_OID_PREFIX = Buffer.from('06096086480165030403', 'hex');
 
-/** The key type reported for an RSA modulus size (sizes outside the list map to the nearest lower one). */
-function rsaKeyType(bits: number): KeyType {
-  if (bits < 3072) return 'rsa:2048';
-  if (bits < 4096) return 'rsa:3072';
-  return 'rsa:4096';
-}
-
-/** One wrapper for every private key kind akamu uses (classical keys are node:crypto KeyObjects). */
+/** A private key of any supported type. Key material never shows in inspection or JSON. */
 export class PrivateKey {
   readonly keyType: KeyType;
-  readonly key: KeyObject;
-  /** Modulus size for RSA keys (may differ from the size in `keyType`, e.g. 2560). */
-  readonly rsaBits?: number;
+  readonly algorithm: KeyAlgorithm;
+  readonly #impl: KeyImpl;
+  #jwk?: Jwk;
 
-  private constructor(key: KeyObject, keyType: KeyType, rsaBits?: number) {
-    this.key = key;
-    this.keyType = keyType;
-    if (rsaBits !== undefined) this.rsaBits = rsaBits;
+  private constructor(algorithm: KeyAlgorithm, impl: KeyImpl) {
+    this.algorithm = algorithm;
+    this.keyType = algorithm.keyType;
+    this.#impl = impl;
   }
 
-  /** Generates a fresh key (RSA with e = 65537). ML-DSA → UnsupportedError. */
+  /** Generates a fresh key (RSA with e = 65537); UnsupportedError for types without an implementation. */
   static async generate(t: KeyType): Promise<PrivateKey> {
-    if (isMlDsa(t)) throw new UnsupportedError(ML_DSA_UNSUPPORTED);
-    const curve = namedCurveOf(t);
-    if (curve) {
-      const { privateKey } = await generateKeyPairAsync('ec', { namedCurve: curve });
-      return new PrivateKey(privateKey, t);
-    }
-    const bits = rsaBitsOf(t);
-    if (bits) {
-      const { privateKey } = await generateKeyPairAsync('rsa', { modulusLength: bits, publicExponent: 65537 });
-      return new PrivateKey(privateKey, t, bits);
-    }
-    if (t === 'ed25519') {
-      const { privateKey } = await generateKeyPairAsync('ed25519');
-      return new PrivateKey(privateKey, t);
-    }
-    throw new UnsupportedError(`cannot generate key type '${String(t)}'`);
+    const algorithm = keyAlgorithm(t);
+    return new PrivateKey(algorithm, await algorithm.generate());
   }
 
-  /** Wraps an existing node:crypto private KeyObject; KeyFormatError for unsupported kinds. */
+  /** Wraps a node:crypto private KeyObject; KeyFormatError for kinds akamu does not use. */
   static fromKeyObject(key: KeyObject): PrivateKey {
     if (key.type !== 'private') throw new KeyFormatError('expected a private key, got a public key');
-    switch (key.asymmetricKeyType) {
-      case 'ec': {
-        const curve = key.asymmetricKeyDetails?.namedCurve ?? 'unknown';
-        const t = CURVE_TO_TYPE[curve];
-        if (!t) throw new KeyFormatError(`unsupported EC curve '${curve}' (supported: P-256, P-384, P-521)`);
-        return new PrivateKey(key, t);
-      }
-      case 'rsa': {
-        const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-        if (bits < 2048) throw new KeyFormatError(`RSA key of ${bits} bits is too small (minimum 2048)`);
-        return new PrivateKey(key, rsaKeyType(bits), bits);
-      }
-      case 'ed25519':
-        return new PrivateKey(key, 'ed25519');
-      default:
-        throw new KeyFormatError(
-          `unsupported key algorithm '${key.asymmetricKeyType ?? 'unknown'}' (supported: EC P-256/P-384/P-521, RSA, Ed25519)`,
-        );
+    for (const algorithm of keyAlgorithms()) {
+      const impl = algorithm.fromKeyObject?.(key);
+      if (impl) return new PrivateKey(algorithm, impl);
     }
+    if (key.asymmetricKeyType === 'ec') {
+      const curve = key.asymmetricKeyDetails?.namedCurve ?? 'unknown';
+      throw new KeyFormatError(`unsupported EC curve '${curve}' (supported: P-256, P-384, P-521)`);
+    }
+    throw new KeyFormatError(
+      `unsupported key algorithm '${key.asymmetricKeyType ?? 'unknown'}' (supported: EC P-256/P-384/P-521, RSA, Ed25519)`,
+    );
   }
 
   /** Reads a PEM private key: PKCS#8, SEC1 (`EC PRIVATE KEY`) or PKCS#1 (`RSA PRIVATE KEY`). */
   static fromPem(pem: string | Buffer): PrivateKey {
-    const text = typeof pem === 'string' ? pem : pem.toString('utf8');
-    let blocks: PemBlock[];
-    try {
-      blocks = parsePemBlocks(text);
-    } catch (e) {
-      throw new KeyFormatError(`not a readable PEM private key: ${(e as Error).message}`);
-    }
-    const block = blocks.find((b) => PRIVATE_LABELS.has(b.label));
-    if (!block) {
-      if (blocks.some((b) => b.label === 'ENCRYPTED PRIVATE KEY')) {
-        throw new KeyFormatError('encrypted private keys are not supported; decrypt it first (openssl pkey -in KEY -out PLAIN)');
+    const block = privateKeyBlock(typeof pem === 'string' ? pem : pem.toString('utf8'));
+    if (block.label === 'PRIVATE KEY') {
+      for (const algorithm of keyAlgorithms()) {
+        const impl = algorithm.fromPkcs8?.(block.der);
+        if (impl) return new PrivateKey(algorithm, impl);
       }
-      const pub = blocks.find((b) => PUBLIC_LABELS.has(b.label));
-      if (pub) throw new KeyFormatError(`expected a private key, found a PEM ${pub.label} block`);
-      if (blocks.length > 0) throw new KeyFormatError(`expected a private key, found a PEM ${blocks[0]!.label} block`);
-      throw new KeyFormatError('not a PEM private key (no -----BEGIN PRIVATE KEY----- block found)');
+      if (isMlDsaPkcs8(block.der)) throw new UnsupportedError('ML-DSA keys are not supported yet');
     }
-    if ((block.headers['proc-type'] ?? '').includes('ENCRYPTED')) {
-      throw new KeyFormatError('encrypted private keys are not supported; decrypt it first (openssl pkey -in KEY -out PLAIN)');
-    }
-    if (block.label === 'PRIVATE KEY' && isMlDsaPkcs8(block.der)) throw new UnsupportedError(ML_DSA_UNSUPPORTED);
     const type = block.label === 'PRIVATE KEY' ? 'pkcs8' : block.label === 'EC PRIVATE KEY' ? 'sec1' : 'pkcs1';
     let key: KeyObject;
     try {
@@ -117,17 +68,52 @@ export class PrivateKey {
     return PrivateKey.fromKeyObject(key);
   }
 
+  /** JWS `alg` of this key (RS256 for every RSA key). */
+  get jwsAlgorithm(): JwsAlgorithm {
+    return this.algorithm.jwsAlgorithm;
+  }
+
+  /** X.509 / PKCS#10 signature AlgorithmIdentifier of this key. */
+  get signatureAlgorithm(): SignatureAlgorithmId {
+    return this.algorithm.signatureAlgorithm;
+  }
+
+  /** Modulus size of an RSA key (may differ from the size in `keyType`, e.g. 2560). */
+  get rsaBits(): number | undefined {
+    return this.#impl.rsaBits;
+  }
+
+  /** The public JWK (RFC 7638 members only, lexicographic order). */
+  publicJwk(): Jwk {
+    this.#jwk ??= this.#impl.publicJwk();
+    return { ...this.#jwk };
+  }
+
+  /** JWS signature over `data` (JOSE encoding). */
+  signJws(data: Uint8Array): Buffer {
+    return this.#impl.signJws(data);
+  }
+
+  /** X.509 signature over DER `tbs` (certificate, CSR). */
+  signX509(tbs: Uint8Array): Buffer {
+    return this.#impl.signX509(tbs);
+  }
+
   /** PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`). */
   toPem(): string {
-    return this.key.export({ format: 'pem', type: 'pkcs8' }).toString();
+    return toPem('PRIVATE KEY', this.#impl.pkcs8Der());
   }
 
   /** SubjectPublicKeyInfo DER of the public half. */
   publicKeyDer(): Buffer {
-    return createPublicKey(this.key).export({ format: 'der', type: 'spki' });
+    return this.#impl.spkiDer();
   }
 
-  /** Never expose key material through inspection or JSON. */
+  /** True when `other` has the same public key. */
+  samePublicKey(other: PrivateKey): boolean {
+    return this.publicKeyDer().equals(other.publicKeyDer());
+  }
+
   toJSON(): { keyType: KeyType } {
     return { keyType: this.keyType };
   }
@@ -135,6 +121,25 @@ export class PrivateKey {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return `PrivateKey(${this.keyType})`;
   }
+}
+
+/** The one private-key block of a PEM text, with the reasons a text has none. */
+function privateKeyBlock(text: string): PemBlock {
+  let blocks: PemBlock[];
+  try {
+    blocks = parsePemBlocks(text);
+  } catch (e) {
+    throw new KeyFormatError(`not a readable PEM private key: ${(e as Error).message}`);
+  }
+  const block = blocks.find((b) => PRIVATE_LABELS.has(b.label));
+  if (!block) {
+    if (blocks.some((b) => b.label === 'ENCRYPTED PRIVATE KEY')) throw new KeyFormatError(ENCRYPTED);
+    const other = blocks.find((b) => PUBLIC_LABELS.has(b.label)) ?? blocks[0];
+    if (other) throw new KeyFormatError(`expected a private key, found a PEM ${other.label} block`);
+    throw new KeyFormatError('not a PEM private key (no -----BEGIN PRIVATE KEY----- block found)');
+  }
+  if ((block.headers['proc-type'] ?? '').includes('ENCRYPTED')) throw new KeyFormatError(ENCRYPTED);
+  return block;
 }
 
 /** True when a PKCS#8 DER's privateKeyAlgorithm is an ML-DSA OID. */

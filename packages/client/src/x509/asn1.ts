@@ -23,9 +23,10 @@ export const OID = {
   authorityKeyIdentifier: '2.5.29.35',
   extensionRequest: '1.2.840.113549.1.9.14',
   acmeIdentifier: '1.3.6.1.5.5.7.1.31',
-  ecdsaWithSha256: '1.2.840.10045.4.3.2',
-  ecdsaWithSha384: '1.2.840.10045.4.3.3',
-  ecdsaWithSha512: '1.2.840.10045.4.3.4',
-  sha256WithRSAEncryption: '1.2.840.113549.1.1.11',
-  ed25519: '1.3.101.112',
+  /** RFC 8226 / RFC 9448 */
+  tnAuthList: '1.3.6.1.5.5.7.1.26',
+  /** RFC 8226 */
+  jwtClaimConstraints: '1.3.6.1.5.5.7.1.27',
+  /** RFC 9118 */
+  enhancedJwtClaimConstraints: '1.3.6.1.5.5.7.1.33',
 } as const;

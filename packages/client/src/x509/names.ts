@@ -1,14 +1,18 @@
 import type { GeneralName as GeneralNameT, Name as NameT } from '@peculiar/asn1-x509';
 import { loadAsn1, OID } from './asn1.js';
+import type { Identifier } from '../identifiers.js';
 import { formatIp, parseIp } from './ip.js';
 
-/** SAN entries for identifiers: dNSName for names, iPAddress for IPv4/IPv6 literals. */
-export async function generalNames(names: string[]): Promise<GeneralNameT[]> {
+/** SAN entries for dns and ip identifiers: dNSName and iPAddress (other types have none). */
+export async function generalNames(identifiers: readonly Identifier[]): Promise<GeneralNameT[]> {
   const { x509 } = await loadAsn1();
-  return names.map((n) => {
-    const ip = parseIp(n);
-    return ip ? new x509.GeneralName({ iPAddress: formatIp(ip) }) : new x509.GeneralName({ dNSName: n });
-  });
+  const out: GeneralNameT[] = [];
+  for (const id of identifiers) {
+    const ip = id.type === 'ip' ? parseIp(id.value) : undefined;
+    if (ip) out.push(new x509.GeneralName({ iPAddress: formatIp(ip) }));
+    else if (id.type === 'dns') out.push(new x509.GeneralName({ dNSName: id.value }));
+  }
+  return out;
 }
 
 /** A Name holding one CN, or the empty Name when `cn` is undefined. */

@@ -1,4 +1,5 @@
 /** Minimal RFC 7468 PEM handling shared by keys/ and x509/ (no ASN.1 dependency). */
+import { AkamuError } from '../errors.js';
 
 export interface PemBlock {
   label: string;
@@ -16,8 +17,8 @@ const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n?([\s\S]*?)-----END ([A-Z0-9 ]+)
 export function parsePemBlocks(text: string): PemBlock[] {
   const blocks: PemBlock[] = [];
   for (const m of text.matchAll(BLOCK)) {
-    const [whole, label, body, endLabel] = m as unknown as [string, string, string, string];
-    if (label !== endLabel) throw new Error(`PEM block BEGIN ${label} ends with END ${endLabel}`);
+    const [whole, label = '', body = '', endLabel = ''] = m;
+    if (label !== endLabel) throw new AkamuError(`PEM block BEGIN ${label} ends with END ${endLabel}`, 'bad-pem');
     const headers: Record<string, string> = {};
     let b64 = body;
     const headerEnd = /\r?\n\r?\n/.exec(body);
@@ -30,7 +31,7 @@ export function parsePemBlocks(text: string): PemBlock[] {
     }
     const compact = b64.replace(/\s+/g, '');
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 !== 0) {
-      throw new Error(`PEM block ${label} has invalid base64 content`);
+      throw new AkamuError(`PEM block ${label} has invalid base64 content`, 'bad-pem');
     }
     blocks.push({ label, headers, der: Buffer.from(compact, 'base64'), start: m.index, end: m.index + whole.length });
   }

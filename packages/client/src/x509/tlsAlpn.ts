@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import type { Identifier } from '../identifiers.js';
 import { keyAuthorizationDigest } from '../jose/challenge.js';
 import { PrivateKey } from '../keys/privateKey.js';
 import { loadAsn1, OID } from './asn1.js';
 import { commonNameName, generalNames } from './names.js';
 import { toPem } from './pem.js';
-import { x509Sign, x509SignatureAlgorithm } from './signature.js';
 
 const HOUR_MS = 3600_000;
 
@@ -36,14 +36,15 @@ function randomSerial(): ArrayBuffer {
 }
 
 /**
- * RFC 8737 tls-alpn-01 certificate: fresh P-256 key, self-signed, CN = name, exactly one SAN
- * (dNSName, or iPAddress for an IP literal) and the critical acmeIdentifier extension.
+ * RFC 8737 tls-alpn-01 certificate: fresh P-256 key, self-signed, CN = the identifier's value,
+ * exactly one SAN (dNSName, or iPAddress for an ip identifier) and the critical acmeIdentifier
+ * extension.
  */
-export async function tlsAlpnCertificate(name: string, keyAuth: string): Promise<{ certPem: string; keyPem: string }> {
+export async function tlsAlpnCertificate(identifier: Identifier, keyAuth: string): Promise<{ certPem: string; keyPem: string }> {
+  const name = identifier.value;
   const { schema, x509 } = await loadAsn1();
   const key = await PrivateKey.generate('ec:P-256');
-  const alg = x509SignatureAlgorithm(key);
-  const algorithm = new x509.AlgorithmIdentifier({ algorithm: alg.oid });
+  const algorithm = new x509.AlgorithmIdentifier({ algorithm: key.signatureAlgorithm.oid });
   const subject = await commonNameName(name.length <= 64 ? name : undefined);
   const now = Date.now();
   const tbs = new x509.TBSCertificate({
@@ -59,7 +60,7 @@ export async function tlsAlpnCertificate(name: string, keyAuth: string): Promise
         extnID: OID.subjectAltName,
         critical: false,
         extnValue: new schema.OctetString(
-          schema.AsnConvert.serialize(new x509.SubjectAlternativeName(await generalNames([name]))),
+          schema.AsnConvert.serialize(new x509.SubjectAlternativeName(await generalNames([identifier]))),
         ),
       }),
       await acmeIdentifierExtension(keyAuth),
@@ -69,7 +70,7 @@ export async function tlsAlpnCertificate(name: string, keyAuth: string): Promise
   const cert = new x509.Certificate({
     tbsCertificate: tbs,
     signatureAlgorithm: algorithm,
-    signatureValue: new Uint8Array(x509Sign(key, tbsDer)).buffer,
+    signatureValue: new Uint8Array(key.signX509(tbsDer)).buffer,
   });
   return { certPem: toPem('CERTIFICATE', Buffer.from(schema.AsnConvert.serialize(cert))), keyPem: key.toPem() };
 }

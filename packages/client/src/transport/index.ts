@@ -1,3 +1,0 @@
-export * from './types.js';
-export * from './retryAfter.js';
-export * from './http.js';
