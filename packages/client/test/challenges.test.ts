@@ -758,3 +758,75 @@ describe('solvers against a real Pebble validation authority', () => {
     assert.deepEqual(removed, ['_acme-challenge.w.example.com.', '_acme-challenge.w.example.com.']);
   });
 });
+
+describe('a solver per authorization, against a real Pebble', () => {
+  let pebble: Pebble;
+  let client: AcmeClient;
+  before(async () => {
+    pebble = await startPebble({});
+    client = await AcmeClient.connect(pebble.directoryUrl, {
+      transport: new HttpTransport({ userAgent: 'akamu-mixed-test', extraCaPem: pebble.caPem }),
+    });
+    await client.newAccount(await PrivateKey.generate('ec:P-256'), { termsOfServiceAgreed: true });
+  });
+  after(() => pebble?.stop());
+
+  function recordingDns(): { solver: Dns01Solver; added: DnsRecord[] } {
+    const added: DnsRecord[] = [];
+    const publisher: DnsPublisher = {
+      add: async (r) => {
+        added.push(r);
+        await pebble.setTxt(r.name, r.value);
+      },
+      remove: async (r) => pebble.clearTxt(r.name),
+    };
+    return { solver: new Dns01Solver({ publisher }), added };
+  }
+
+  it('one order: dns-01 for the wildcard, http-01 for the apex', async () => {
+    const log = captureLogger();
+    const http = new Http01Solver({ port: pebble.httpPort, log });
+    const dns = recordingDns();
+    const triggered: string[] = [];
+    const identifiers = normalizeIdentifiers(['*.mix.example.com', 'mix.example.com']);
+    const certKey = await PrivateKey.generate('ec:P-256');
+    const r = await issueCertificate(client, {
+      identifiers,
+      solvers: [http, dns.solver],
+      csr: () => buildCsr({ key: certKey, identifiers }),
+      pollTimeoutMs: 30_000,
+      events: { onChallengeTriggered: (ctx) => triggered.push(`${ctx.identifier.value}:${ctx.challenge.type}`) },
+    });
+    assert.equal(r.order.status, 'valid');
+    assert.deepEqual(triggered.sort(), ['*.mix.example.com:dns-01', 'mix.example.com:http-01']);
+    assert.deepEqual(dns.added.map((a) => a.name), ['_acme-challenge.mix.example.com.'], 'only the wildcard went to DNS');
+    assert.ok(log.lines.some((l) => l.msg === 'http-01 validation request' && l.fields?.known === true), 'the apex was served over http-01');
+    const leaf = new X509Certificate(r.chainPem);
+    assert.match(leaf.subjectAltName ?? '', /DNS:\*\.mix\.example\.com/);
+    assert.match(leaf.subjectAltName ?? '', /DNS:mix\.example\.com/);
+    assert.equal(await connectRefused(pebble.httpPort), 'ECONNREFUSED', 'the http-01 listener was stopped');
+  });
+
+  it('the order of the list is the preference: dns-01 first takes every name', async () => {
+    const dns = recordingDns();
+    const http = new Http01Solver({ port: pebble.httpPort });
+    const identifiers = normalizeIdentifiers(['*.pref.example.com', 'pref.example.com']);
+    const certKey = await PrivateKey.generate('ec:P-256');
+    await issueCertificate(client, { identifiers, solvers: [dns.solver, http], csr: () => buildCsr({ key: certKey, identifiers }), pollTimeoutMs: 30_000 });
+    assert.equal(dns.added.length, 2);
+  });
+
+  it('refuses before ordering when no solver accepts an identifier, naming only those', async () => {
+    const before = pebble.requestCount();
+    await assert.rejects(
+      issueCertificate(client, {
+        identifiers: normalizeIdentifiers(['*.a.example.com', 'a.example.com']),
+        solvers: [new Http01Solver({ port: pebble.httpPort }), new TlsAlpn01Solver({ port: pebble.tlsPort })],
+        csr: () => Promise.reject(new Error('not reached')),
+        pollTimeoutMs: 5_000,
+      }),
+      (e: unknown) => e instanceof UsageError && e.message === 'http-01 cannot validate wildcard identifiers: *.a.example.com',
+    );
+    assert.equal(pebble.requestCount(), before, 'nothing was sent to the CA');
+  });
+});
