@@ -202,6 +202,7 @@ export class AcmeClient {
     return order;
   }
 
+  /** POST-as-GET an order. */
   async getOrder(url: string): Promise<Order> {
     return (await this.fetchOrder(url)).value;
   }
@@ -212,6 +213,7 @@ export class AcmeClient {
     return withRetryAfter(parseOrder(url, res.json), res);
   }
 
+  /** POST-as-GET an authorization. */
   async getAuthorization(url: string): Promise<Authorization> {
     return parseAuthorization(url, (await this.wire.postAsGet(url, this.asAccount())).json);
   }

@@ -41,6 +41,7 @@ export function tlsAlpnSniName(id: Identifier): string {
   return isIpIdentifier(id) ? reverseDnsName(id.value) : normaliseName(id.value);
 }
 
+/** tls-alpn-01 through a built-in TLS listener that answers only `acme-tls/1` (RFC 8737). */
 export class TlsAlpn01Solver implements Solver {
   readonly type = 'tls-alpn-01';
   private readonly opts: TlsAlpn01SolverOptions;

@@ -12,17 +12,25 @@ export interface ChallengeContext {
   directory: Directory;
 }
 
+/**
+ * One challenge type's way of proving control (prepare → trigger → cleanup). issueCertificate
+ * takes a list of solvers and gives each authorization the first whose type the server offers
+ * and whose `check` accepts the identifier.
+ */
 export interface Solver {
-  /** 'http-01' | 'tls-alpn-01' | 'dns-01' | … */
+  /** The challenge type it solves: 'http-01' | 'tls-alpn-01' | 'dns-01' | … */
   readonly type: string;
-  /** Before ordering: e.g. wildcards refused → UsageError. */
+  /** Refuses identifiers it cannot validate (UsageError); also used to choose among solvers. */
   check?(identifiers: Identifier[]): void;
-  /** Listener lifetime etc. (once per issuance). */
+  /** Starts what the solver needs for the whole issuance (e.g. a listener); once per issuance. */
   start?(): Promise<void>;
+  /** Stops what start() started; always called at the end of an issuance that started it. */
   stop?(): Promise<void>;
+  /** Makes the challenge answerable (serve a token, publish a record). */
   prepare(ctx: ChallengeContext): Promise<void>;
   /** Payload POSTed to the challenge URL; default {}. */
   responsePayload?(ctx: ChallengeContext): Promise<object>;
+  /** Undoes prepare(); always called, also after a failure. */
   cleanup(ctx: ChallengeContext): Promise<void>;
 }
 

@@ -114,6 +114,7 @@ export class PrivateKey {
     return this.publicKeyDer().equals(other.publicKeyDer());
   }
 
+  /** Only the key type: key material never reaches JSON. */
   toJSON(): { keyType: KeyType } {
     return { keyType: this.keyType };
   }

@@ -90,6 +90,7 @@ export class HttpTransport implements Transport {
     this.ctx.httpsAgent.destroy();
   }
 
+  /** Sends one request, with the retries described above. */
   async request(req: HttpRequest): Promise<HttpResponse> {
     const url = parseUrl(req.url);
     const idempotent = req.method === 'GET' || req.method === 'HEAD';
