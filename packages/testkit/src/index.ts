@@ -1,5 +1,6 @@
 // @akamu/testkit — private helpers for akamu's tests, demo and benchmark.
 export { findPebble, repoRoot, systemMirrorUri, type PebbleBinaries } from './fetch-pebble.js';
+export { findLego, legoVersion, type LegoBinary } from './fetch-lego.js';
 export { startPebble, freePort, type Pebble, type PebbleOptions, type PebbleProfile, type CertStatus } from './pebble.js';
 export {
   runCli, runProgram, cliBin, tempDir, fileMode, openssl, runOpenssl, OpensslError,
