@@ -7,4 +7,4 @@ export {
   type RunOptions, type RunResult, type OpensslResult,
 } from './util.js';
 export { startDirectoryProxy, type DirectoryProxy } from './directory-proxy.js';
-export { certbotVersion, certbotBin, certbotTree, withPebble, runCertbot, certbotCertonly, certbotRenew, dnsHookScripts, serveWebroot, CertbotError, type CertbotTree, type CertbotAuth, type CertonlyOptions } from './certbot.js';
+export { certbotVersion, certbotBin, certbotTree, withPebble, certbotCommand, runCertbot, certonlyArgs, certbotCertonly, certbotRenew, dnsHookScripts, serveWebroot, CertbotError, type CertbotTree, type CertbotAuth, type CertonlyOptions } from './certbot.js';
