@@ -1,149 +1,137 @@
 #!/usr/bin/env node
-// `npm run bench`: time one `akamu-cli issue` for 1, 10 and 100 names against a fresh Pebble.
-// Measures wall time, the child's peak RSS and the ACME requests Pebble served.
-// Exits non-zero only when an issuance fails (a missed target is reported, not fatal).
+// `npm run bench`: issue certificates for 1, 10 and 100 names with akamu-cli, lego and certbot,
+// one after another against the same fresh Pebble, and compare wall time, peak RSS and the ACME
+// requests Pebble served; then akamu-cli's start-up against a bare `node -e 0`.
+// Exits non-zero when an issuance fails (a missed target is reported, not fatal).
 //
-// Usage: node bench/issue.mjs [N ...]   (default: 1 10 100)
-// BENCH_RSS=proc forces /proc VmHWM polling instead of /usr/bin/time.
+// Usage: node bench/issue.mjs [--peers=LIST] [--startup-runs=N] [N ...]   (default sizes: 1 10 100)
+//   --peers / BENCH_PEERS: the clients besides akamu, comma-separated, from lego,certbot
+//     (default: lego, and certbot when it is installed); `akamu` or an empty list runs akamu alone.
+//   --startup-runs / BENCH_STARTUP_RUNS: fresh processes per start-up command (default 15; 0 skips).
+//   BENCH_RSS=proc forces /proc VmHWM polling instead of /usr/bin/time.
 
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { cliBin, openssl, runCli, startPebble, tempDir } from '../packages/testkit/dist/index.js';
+import { openssl, startPebble, tempDir } from '../packages/testkit/dist/index.js';
+import { CLIENTS } from './clients.mjs';
+import { measure, rssMethod } from './measure.mjs';
+import { resultsTable, startupTable, TARGETS_TEXT, targetsTable } from './report.mjs';
+import { measureStartup } from './startup.mjs';
 
-const SIZES = process.argv.slice(2).map(Number).filter((n) => Number.isInteger(n) && n > 0);
-if (SIZES.length === 0) SIZES.push(1, 10, 100);
+/** A failure to explain in one message (no stack trace). */
+class BenchError extends Error {}
 
-const TIME_BIN = '/usr/bin/time';
-
-/** Wall-time targets (seconds): 1 name ≤ 0.6 s, 100 names ≤ 3 s; other sizes have none. */
-const WALL_TARGETS = new Map([[1, 0.6], [100, 3]]);
-const requestTarget = (n) => 2 * n + 8;
-
-async function hasGnuTime() {
-  if (process.env.BENCH_RSS === 'proc' || !existsSync(TIME_BIN)) return false;
-  const r = await measureRun(TIME_BIN, ['-f', '%M', process.execPath, '-e', '0'], false);
-  return r.code === 0 && /^\d+\s*$/m.test(r.stderr);
+function usage(msg) {
+  console.error(`bench: ${msg}\nusage: node bench/issue.mjs [--peers=lego,certbot] [--startup-runs=N] [N ...]`);
+  process.exit(2);
 }
 
-/** Spawn and collect output; when `pollRss`, sample /proc/<pid>/status VmHWM until exit. */
-function measureRun(file, args, pollRss) {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out = [];
-    const err = [];
-    let hwmKb = 0;
-    let timer;
-    if (pollRss) {
-      const sample = () => {
-        try {
-          const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-          if (m) hwmKb = Math.max(hwmKb, Number(m[1]));
-        } catch { /* exited */ }
-      };
-      timer = setInterval(sample, 5);
-      sample();
-    }
-    child.stdout.on('data', (b) => out.push(b));
-    child.stderr.on('data', (b) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (timer) clearInterval(timer);
-      const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
-      resolve({ code, signal, wallS, hwmKb, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
-    });
-  });
-}
-
-async function benchOne(n, gnuTime) {
-  const pebble = await startPebble({ nonceReject: 0, authzReuse: 0, retryAfter: { authz: 0, order: 0 } });
-  try {
-    const tmp = tempDir('akamu-bench-');
-    const server = ['--server', pebble.directoryUrl, '--server-ca', pebble.caPemPath];
-    const accountKey = path.join(tmp, 'account.pem');
-    const reg = await runCli(['account', 'register', ...server, '--account-key', accountKey, '--agree-tos'], { timeoutMs: 120_000 });
-    if (reg.code !== 0) throw new Error(`account register failed (exit ${reg.code}):\n${reg.stdout}${reg.stderr}`);
-
-    const names = [];
-    for (let i = 1; i <= n; i++) names.push('-d', `n${i}.bench.test`);
-    const cliArgs = [cliBin, 'issue', ...server, '--account-key', accountKey, ...names,
-      '--http-port', String(pebble.httpPort), '--out', path.join(tmp, `bench-${n}.pem`)];
-
-    const before = pebble.requestCount();
-    const r = gnuTime
-      ? await measureRun(TIME_BIN, ['-f', '%M', process.execPath, ...cliArgs], false)
-      : await measureRun(process.execPath, cliArgs, true);
-    const requests = pebble.requestCount() - before;
-    let stderr = r.stderr;
-    let rssKb = r.hwmKb;
-    if (gnuTime) {
-      // GNU time prints its format as the last stderr line.
-      const lines = stderr.replace(/\s+$/, '').split('\n');
-      const last = lines.pop() ?? '';
-      if (/^\d+$/.test(last.trim())) {
-        rssKb = Number(last.trim());
-        stderr = lines.join('\n');
-      }
-      // A non-zero exit makes GNU time add "Command exited with non-zero status N".
-      stderr = stderr.replace(/^Command exited with non-zero status \d+\n?/m, '');
-    }
-    if (r.code !== 0) {
-      throw new Error(`akamu-cli issue (${n} names) failed (exit ${r.code ?? r.signal}):\n${r.stdout}${stderr}`);
-    }
-    const outPem = path.join(tmp, `bench-${n}.pem`);
-    const pem = existsSync(outPem) ? readFileSync(outPem, 'utf8') : '';
-    if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
-      throw new Error(`akamu-cli issue (${n} names) exited 0 but wrote no certificate to ${outPem}:\n${r.stdout}${stderr}`);
-    }
-    const san = await openssl(['x509', '-noout', '-ext', 'subjectAltName'], pem);
-    const got = (san.match(/DNS:/g) ?? []).length;
-    if (got !== n) throw new Error(`certificate for ${n} names has ${got} DNS names`);
-    return { n, wallS: r.wallS, rssMb: rssKb / 1024, requests };
-  } finally {
-    await pebble.stop();
+function parseArgs(argv) {
+  const sizes = [];
+  let peers = process.env.BENCH_PEERS;
+  let startupRuns = process.env.BENCH_STARTUP_RUNS ?? '15';
+  for (const a of argv) {
+    const m = /^--(peers|startup-runs)=(.*)$/.exec(a);
+    if (m?.[1] === 'peers') peers = m[2];
+    else if (m) startupRuns = m[2];
+    else if (/^\d+$/.test(a) && Number(a) > 0) sizes.push(Number(a));
+    else usage(`unknown argument '${a}'`);
   }
+  if (!/^\d+$/.test(startupRuns)) usage(`--startup-runs must be a number, not '${startupRuns}'`);
+  const known = CLIENTS.map((c) => c.name);
+  let explicit;
+  if (peers !== undefined) {
+    explicit = peers.split(',').map((s) => s.trim()).filter((s) => s && s !== 'akamu');
+    for (const p of explicit) if (!known.includes(p)) usage(`unknown peer '${p}' (known: ${known.slice(1).join(', ')})`);
+  }
+  return { sizes: sizes.length ? sizes : [1, 10, 100], explicit, startupRuns: Number(startupRuns) };
+}
+
+/** The clients to run with their versions; certbot is skipped when missing unless asked for. */
+async function locateClients(explicit) {
+  const chosen = [];
+  for (const c of CLIENTS) {
+    if (c.name !== 'akamu' && explicit && !explicit.includes(c.name)) continue;
+    try {
+      chosen.push({ client: c, version: await c.locate() });
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      if (c.name === 'certbot' && !explicit) {
+        console.log(`certbot: skipped (${msg.split('\n')[0]})`);
+        continue;
+      }
+      throw new BenchError(`cannot run ${c.name}: ${msg}\n(choose the peers with BENCH_PEERS=…, e.g. BENCH_PEERS=akamu)`);
+    }
+  }
+  return chosen;
+}
+
+const domainsFor = (client, n) => Array.from({ length: n }, (_, i) => `n${i + 1}.${client}-${n}.bench.test`);
+
+/** One timed issuance; throws when the client fails or its certificate lacks a name. */
+async function issueOnce(pebble, client, command, n) {
+  const cmd = command(domainsFor(client, n));
+  const before = pebble.requestCount();
+  const r = await measure(cmd.file, cmd.args, cmd.env);
+  const requests = pebble.requestCount() - before;
+  if (r.code !== 0) throw new Error(`${client} (${n} names) failed (exit ${r.code ?? r.signal}):\n${r.stdout}${r.stderr}`);
+  const pem = existsSync(cmd.certPath) ? readFileSync(cmd.certPath, 'utf8') : '';
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new Error(`${client} (${n} names) exited 0 but wrote no certificate to ${cmd.certPath}:\n${r.stdout}${r.stderr}`);
+  }
+  const san = await openssl(['x509', '-noout', '-ext', 'subjectAltName'], pem);
+  const got = (san.match(/DNS:/g) ?? []).length;
+  if (got !== n) throw new Error(`${client}: certificate for ${n} names has ${got} DNS names`);
+  return { wallS: r.wallS, rssMb: r.rssKb / 1024, requests };
 }
 
 async function main() {
-  const gnuTime = await hasGnuTime();
-  console.log(`akamu-cli issue benchmark — node ${process.version}, peak RSS via ${gnuTime ? `${TIME_BIN} -f %M` : '/proc/<pid>/status VmHWM polling'}`);
-  console.log('Pebble: PEBBLE_VA_NOSLEEP=1, nonce reject 0%, authz reuse 0%, Retry-After 0; http-01 on Pebble\'s httpPort\n');
+  const { sizes, explicit, startupRuns } = parseArgs(process.argv.slice(2));
+  console.log(`ACME issuance benchmark — node ${process.version}, peak RSS via ${await rssMethod()}`);
+  const clients = await locateClients(explicit);
+  for (const { client, version } of clients) console.log(`${client.name}: ${version}; account: ${client.account}`);
+  console.log('Pebble (one instance for all runs): PEBBLE_VA_NOSLEEP=1, nonce reject 0%, authz reuse 0%, Retry-After 0;');
+  console.log('each client answers http-01 itself on Pebble\'s httpPort; wall time and requests cover the issuance only.\n');
 
-  const rows = [];
-  let failed = false;
-  for (const n of SIZES) {
-    try {
-      const res = await benchOne(n, gnuTime);
-      rows.push(res);
-      console.error(`bench: ${n} name(s): ${res.wallS.toFixed(3)} s`);
-    } catch (e) {
-      failed = true;
-      rows.push({ n, error: e instanceof Error ? e.message : String(e) });
-      console.error(`bench: ${n} name(s): FAILED\n${e instanceof Error ? e.message : String(e)}`);
-    }
+  let startup;
+  if (startupRuns > 0) {
+    console.error(`bench: start-up, ${startupRuns} fresh processes per command…`);
+    startup = await measureStartup(startupRuns);
   }
 
-  const header = ['names', 'wall s', 'peak RSS MB', 'ACME requests', 'target', 'met'];
-  const table = rows.map((r) => {
-    const wt = WALL_TARGETS.get(r.n);
-    const target = `${wt !== undefined ? `≤ ${wt} s, ` : ''}≤ ${requestTarget(r.n)} req`;
-    if (r.error) return [String(r.n), 'FAILED', '-', '-', target, 'no (issuance failed)'];
-    const timeOk = wt === undefined || r.wallS <= wt;
-    const reqOk = r.requests <= requestTarget(r.n);
-    const met = timeOk && reqOk ? 'yes' : `no (${[!timeOk && 'time', !reqOk && 'requests'].filter(Boolean).join(', ')})`;
-    return [String(r.n), r.wallS.toFixed(3), r.rssMb.toFixed(1), String(r.requests), target, met];
-  });
-  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
-  const fmt = (row) => row.map((c, i) => c.padEnd(widths[i])).join(' | ');
-  console.log(fmt(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
-  for (const row of table) console.log(fmt(row));
-  console.log('\nTargets: 1 name ≤ 0.6 s, 100 names ≤ 3 s, ACME requests ≤ 2N+8.');
-  process.exitCode = failed ? 1 : 0;
+  const pebble = await startPebble({ nonceReject: 0, authzReuse: 0, retryAfter: { authz: 0, order: 0 } });
+  const results = [];
+  try {
+    const tmp = tempDir('akamu-bench-');
+    const commands = new Map();
+    for (const { client } of clients) {
+      const dir = path.join(tmp, client.name);
+      commands.set(client.name, await client.prepare(pebble, dir));
+    }
+    for (const n of sizes) {
+      for (const { client } of clients) {
+        try {
+          const res = await issueOnce(pebble, client.name, commands.get(client.name), n);
+          results.push({ n, client: client.name, ...res });
+          console.error(`bench: ${client.name}, ${n} name(s): ${res.wallS.toFixed(3)} s`);
+        } catch (e) {
+          const error = e instanceof Error ? e.message : String(e);
+          results.push({ n, client: client.name, error });
+          console.error(`bench: ${client.name}, ${n} name(s): FAILED\n${error}`);
+        }
+      }
+    }
+  } finally {
+    await pebble.stop();
+  }
+
+  console.log(resultsTable(results));
+  if (startup) console.log(`\nStart-up (median of ${startupRuns} fresh processes each, interleaved):\n${startupTable(startup)}`);
+  console.log(`\n${targetsTable(results, startup)}\n\n${TARGETS_TEXT}`);
+  process.exitCode = results.some((r) => r.error) ? 1 : 0;
 }
 
 main().catch((e) => {
-  console.error(`bench: ${e instanceof Error ? e.stack : String(e)}`);
+  console.error(`bench: ${e instanceof BenchError ? e.message : e instanceof Error ? e.stack : String(e)}`);
   process.exitCode = 1;
 });

@@ -75,21 +75,31 @@ export class CertbotError extends Error {
   }
 }
 
+/**
+ * How runCertbot starts certbot for `args`: the program, the full argument list (the tree's
+ * directories, non-interactive) and the environment to add (Pebble's TLS CA trusted). For callers
+ * that spawn certbot themselves, e.g. the benchmark measuring it.
+ */
+export function certbotCommand(tree: CertbotTree, args: string[]): { file: string; args: string[]; env: Record<string, string> } {
+  return {
+    file: certbotBin(),
+    args: [
+      ...args,
+      '--config-dir', tree.configDir, '--work-dir', tree.workDir, '--logs-dir', tree.logsDir,
+      '--non-interactive',
+    ],
+    env: { REQUESTS_CA_BUNDLE: tree.pebble.caPemPath, CHALLTESTSRV: tree.pebble.challtestsrvUrl },
+  };
+}
+
 /** Run certbot with the tree's directories and Pebble's CA trusted; throws CertbotError on failure. */
 export async function runCertbot(tree: CertbotTree, args: string[], opts: { webroot?: string } = {}): Promise<RunResult> {
   await certbotVersion();
-  const full = [
-    ...args,
-    '--config-dir', tree.configDir, '--work-dir', tree.workDir, '--logs-dir', tree.logsDir,
-    '--non-interactive',
-  ];
+  const cmd = certbotCommand(tree, args);
   const server = opts.webroot ? await serveWebroot(opts.webroot, tree.pebble.httpPort) : undefined;
   let r: RunResult;
   try {
-    r = await runProgram(certbotBin(), full, {
-      env: { REQUESTS_CA_BUNDLE: tree.pebble.caPemPath, CHALLTESTSRV: tree.pebble.challtestsrvUrl },
-      timeoutMs: 180_000,
-    });
+    r = await runProgram(cmd.file, cmd.args, { env: cmd.env, timeoutMs: 180_000 });
   } finally {
     await server?.close();
   }
@@ -126,8 +136,8 @@ function authArgs(tree: CertbotTree, auth: CertbotAuth): string[] {
   }
 }
 
-/** `certbot certonly` for these domains; registers the account on first use of the Pebble. */
-export async function certbotCertonly(tree: CertbotTree, opts: CertonlyOptions): Promise<RunResult> {
+/** The arguments of `certbot certonly` for these options (before certbotCommand adds the tree's). */
+export function certonlyArgs(tree: CertbotTree, opts: CertonlyOptions): string[] {
   const args = ['certonly', '--server', tree.pebble.directoryUrl, '--agree-tos'];
   if (opts.email === false) args.push('--register-unsafely-without-email');
   else args.push('-m', opts.email ?? 'x@example.com');
@@ -136,7 +146,12 @@ export async function certbotCertonly(tree: CertbotTree, opts: CertonlyOptions):
   if (opts.keyType) args.push('--key-type', opts.keyType);
   if (opts.rsaKeySize) args.push('--rsa-key-size', String(opts.rsaKeySize));
   for (const d of opts.domains) args.push('-d', d);
-  return runCertbot(tree, args, { webroot: opts.auth.kind === 'webroot' ? opts.auth.webroot : undefined });
+  return args;
+}
+
+/** `certbot certonly` for these domains; registers the account on first use of the Pebble. */
+export async function certbotCertonly(tree: CertbotTree, opts: CertonlyOptions): Promise<RunResult> {
+  return runCertbot(tree, certonlyArgs(tree, opts), { webroot: opts.auth.kind === 'webroot' ? opts.auth.webroot : undefined });
 }
 
 /** `certbot renew --force-renewal --cert-name X` (settings come from the lineage's renewal conf). */

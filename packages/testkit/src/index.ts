@@ -1,9 +1,10 @@
 // @akamu/testkit — private helpers for akamu's tests, demo and benchmark.
 export { findPebble, repoRoot, systemMirrorUri, type PebbleBinaries } from './fetch-pebble.js';
+export { findLego, legoVersion, type LegoBinary } from './fetch-lego.js';
 export { startPebble, freePort, type Pebble, type PebbleOptions, type PebbleProfile, type CertStatus } from './pebble.js';
 export {
   runCli, runProgram, cliBin, tempDir, fileMode, openssl, runOpenssl, OpensslError,
   type RunOptions, type RunResult, type OpensslResult,
 } from './util.js';
 export { startDirectoryProxy, type DirectoryProxy } from './directory-proxy.js';
-export { certbotVersion, certbotBin, certbotTree, withPebble, runCertbot, certbotCertonly, certbotRenew, dnsHookScripts, serveWebroot, CertbotError, type CertbotTree, type CertbotAuth, type CertonlyOptions } from './certbot.js';
+export { certbotVersion, certbotBin, certbotTree, withPebble, certbotCommand, runCertbot, certonlyArgs, certbotCertonly, certbotRenew, dnsHookScripts, serveWebroot, CertbotError, type CertbotTree, type CertbotAuth, type CertonlyOptions } from './certbot.js';
