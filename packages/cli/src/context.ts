@@ -10,10 +10,6 @@ import { describeFsError } from './files/keys.js';
 
 export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
 
-export interface GlobalOptions {
-  verbose: number;
-}
-
 export interface ServerOptions {
   server: string;
   serverCa?: string;

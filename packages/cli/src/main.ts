@@ -96,10 +96,6 @@ function certOptions<T extends Command<[], Record<string, unknown>>>(cmd: T) {
     .option('--profile <NAME>', 'certificate profile to request');
 }
 
-function act<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
-  return fn;
-}
-
 export function buildProgram(): Command {
   const program = new Command()
     .name('akamu-cli')
@@ -120,39 +116,39 @@ export function buildProgram(): Command {
     .option('--key-type <TYPE>', 'key type to generate when the key file does not exist', 'ec:P-256')
     .option('--contact <URI>', 'contact URI, e.g. mailto:admin@example.com (repeatable)', collect, [] as string[])
     .option('--agree-tos', "agree to the server's terms of service", false)
-    .action(act(async (opts) => accountRegister(opts as never, runtime())));
+    .action(async (opts) => accountRegister(opts as never, runtime()));
 
   serverOptions(account.command('deregister').description('deactivate the account (RFC 8555 §7.3.6)'))
     .requiredOption('--account-key <FILE>', 'account key PEM')
-    .action(act(async (opts) => accountDeregister(opts as never, runtime())));
+    .action(async (opts) => accountDeregister(opts as never, runtime()));
 
   serverOptions(account.command('show').description('print the account URL, status and contacts'))
     .requiredOption('--account-key <FILE>', 'account key PEM')
-    .action(act(async (opts) => accountShow(opts as never, runtime())));
+    .action(async (opts) => accountShow(opts as never, runtime()));
 
   serverOptions(account.command('update').description('replace the account contact list'))
     .requiredOption('--account-key <FILE>', 'account key PEM')
     .option('--contact <URI>', 'new contact URI (repeatable); omit to clear all contacts', collect, [] as string[])
-    .action(act(async (opts) => accountUpdate(opts as never, runtime())));
+    .action(async (opts) => accountUpdate(opts as never, runtime()));
 
   serverOptions(account.command('key-change').description('roll the account key over to a new key (RFC 8555 §7.3.5)'))
     .requiredOption('--account-key <FILE>', 'current account key PEM (replaced by the new key on success)')
     .requiredOption('--new-key <FILE>', 'new key PEM (generated if absent)')
     .option('--new-key-type <TYPE>', 'key type when --new-key does not exist', 'ec:P-256')
-    .action(act(async (opts) => accountKeyChange(opts as never, runtime())));
+    .action(async (opts) => accountKeyChange(opts as never, runtime()));
 
   eabOptions(certOptions(serverOptions(program.command('issue').description('obtain a certificate'))))
     .requiredOption('--account-key <FILE>', 'account key PEM (an account is registered if no URL sidecar exists)')
     .option('-d, --domain <DOMAIN>', 'domain to include (repeatable; the first becomes the CN)', collect, [] as string[])
     .requiredOption('--out <FILE>', 'where to write the PEM chain (leaf first)')
-    .action(act(async (opts) => issue(opts as never, runtime())));
+    .action(async (opts) => issue(opts as never, runtime()));
 
   serverOptions(program.command('revoke').description('revoke a certificate (RFC 8555 §7.6)'))
     .option('--account-key <FILE>', 'account key PEM (used unless --cert-key is given)')
     .requiredOption('--cert <FILE>', 'PEM file with the certificate to revoke')
     .option('--reason <N>', 'CRL reason code: 0–6 or 8–10')
     .option('--cert-key <FILE>', "sign with the certificate's own private key instead of the account key")
-    .action(act(async (opts) => revoke(opts as never, runtime())));
+    .action(async (opts) => revoke(opts as never, runtime()));
 
   eabOptions(certOptions(serverOptions(program.command('renew').description('ARI-aware renewal (RFC 9773): renews only when due, or with --force'), false)))
     .option('--renewal-config <FILE>', 'load every setting from a .renewal.toml (explicit flags override single fields)')
@@ -161,7 +157,7 @@ export function buildProgram(): Command {
     .option('--out <FILE>', 'where to write the new PEM chain (required unless --renewal-config)')
     .option('--cert <FILE>', 'existing certificate to check against ARI (default with --renewal-config: its cert_path)')
     .option('--force', 'renew now, whatever the renewal window says', false)
-    .action(act(async (opts) => renew(opts as never, runtime())));
+    .action(async (opts) => renew(opts as never, runtime()));
 
   program.command('import')
     .description('import accounts and certificates from other ACME clients')
@@ -176,7 +172,7 @@ export function buildProgram(): Command {
     .option('--dns-hook <CMD>', 'DNS hook program to store in the generated renewal configs')
     .option('--dry-run', 'show what would be done without writing any file', false)
     .option('--list', 'list the certbot accounts and renewal configurations, then exit', false)
-    .action(act(async (opts) => importCertbot(opts, runtime())));
+    .action(async (opts) => importCertbot(opts, runtime()));
   return program as unknown as Command;
 }
 

@@ -5,7 +5,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { UsageError } from 'akamu-client';
-import { writeFileAtomic } from './atomic.js';
 import { describeFsError } from './keys.js';
 
 export interface RenewalIdentifier {
@@ -147,8 +146,4 @@ export async function renderRenewalConfig(cfg: RenewalConfig): Promise<string> {
   }
   doc.domains = cfg.domains.map((d) => ({ type: d.type, value: d.value }));
   return `# written by akamu-cli; renew with: akamu-cli renew --renewal-config <this file>\n${stringify(doc)}\n`;
-}
-
-export async function writeRenewalConfig(path: string, cfg: RenewalConfig): Promise<void> {
-  await writeFileAtomic(path, await renderRenewalConfig(cfg), { mkdir: true });
 }
