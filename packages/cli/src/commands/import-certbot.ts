@@ -11,7 +11,7 @@ import { LETS_ENCRYPT_DIRECTORY, checkServerUrl, type Runtime } from '../context
 import { accountUrlPath } from '../files/account-url.js';
 import { writeFilesAtomic } from '../files/atomic.js';
 import { describeFsError } from '../files/keys.js';
-import { RENEWAL_DEFAULTS, renderRenewalConfig, renewalConfigPath, type RenewalConfig } from '../files/renewal-config.js';
+import { renderRenewalConfig, renewalConfigFromOptions, renewalConfigPath, type RenewalConfig } from '../files/renewal-config.js';
 import { accountMatchesServer, discoverAccounts, type CertbotAccount } from '../certbot/accounts.js';
 import { mapChallenge, type DnsChallenge } from '../certbot/challenge-map.js';
 import { discoverLineages, lineageMatchesDomains, type CertbotLineage, type CertbotLineageFiles } from '../certbot/lineages.js';
@@ -193,22 +193,18 @@ export async function importCertbot(opts: ImportCertbotOptions, rt: Runtime): Pr
       server = LETS_ENCRYPT_DIRECTORY;
       notes.push(`renewal config ${l.confPath} has no 'server'; using Let's Encrypt production`);
     }
-    const config: RenewalConfig = {
+    const config = renewalConfigFromOptions({
       server,
-      domains: l.files.identifiers.map((i) => ({ type: i.type, value: i.value })),
-      account_key: accountKeyPath!,
-      account_key_type: accountKeyType.type,
-      cert_path: chainPath,
-      cert_key_path: keyPath,
-      cert_key_type: certKeyType.type,
-      challenge_type: mapping.challenge,
-      http_port: l.http01Port ?? RENEWAL_DEFAULTS.http_port,
-      tls_port: RENEWAL_DEFAULTS.tls_port,
-      poll_timeout: RENEWAL_DEFAULTS.poll_timeout,
-      eab_alg: RENEWAL_DEFAULTS.eab_alg,
-      contacts: [...account.contacts],
-    };
-    if (mapping.dns && opts.dnsHook) config.dns_hook = opts.dnsHook;
+      identifiers: l.files.identifiers,
+      accountKey: accountKeyPath!,
+      keyType: accountKeyType.type,
+      out: chainPath,
+      certKey: keyPath,
+      certKeyType: certKeyType.type,
+      challenge: mapping.challenge,
+      httpPort: l.http01Port,
+      dnsHook: mapping.dns && opts.dnsHook ? opts.dnsHook : undefined,
+    }, { contacts: [...account.contacts] });
     plans.push({ lineage: l, chainPath, keyPath, configPath, config, dns: mapping.dns, notes });
   }
 

@@ -12,8 +12,8 @@ import {
 import { loadKeyFile } from '../files/keys.js';
 import { readAccountUrl, writeAccountUrl } from '../files/account-url.js';
 import { prepareWrite, writeFileAtomic, writeFilesAtomic } from '../files/atomic.js';
-import { renderRenewalConfig, renewalConfigPath, type RenewalConfig } from '../files/renewal-config.js';
-import { parseDomains } from '../identifiers.js';
+import { RENEWAL_FIELDS, renderRenewalConfig, renewalConfigFromOptions, renewalConfigPath, type RenewalConfig } from '../files/renewal-config.js';
+import { identifiersFromFlags, normalizeIdentifiers } from '../identifiers.js';
 import { makeSolver } from '../solvers.js';
 
 export interface IssueOptions extends ServerOptions, EabFlags {
@@ -35,6 +35,17 @@ export interface IssueOptions extends ServerOptions, EabFlags {
   profile?: string;
 }
 
+/**
+ * What an issuance is planned from: the issue flags, with identifiers instead of `-d` strings and
+ * numbers as given (strings from flags, numbers from a renewal config; both are checked).
+ */
+export interface IssueSettings extends Omit<IssueOptions, 'domain' | 'httpPort' | 'tlsPort' | 'pollTimeout'> {
+  identifiers: Identifier[];
+  httpPort?: string | number;
+  tlsPort?: string | number;
+  pollTimeout?: string | number;
+}
+
 /** How the certificate key is chosen (renew passes its own rule). */
 export interface CertKeyRule {
   /** The key file was named by the operator (`--cert-key`): always reuse it when it exists. */
@@ -46,7 +57,7 @@ export interface CertKeyRule {
 }
 
 export interface IssuePlan {
-  opts: IssueOptions;
+  opts: IssueSettings;
   identifiers: Identifier[];
   accountKeyType: KeyType;
   eab?: EabCredentials;
@@ -70,7 +81,7 @@ interface CertKeyPlan {
   isNew: boolean;
 }
 
-const NOT_YET: [keyof IssueOptions, string][] = [
+const NOT_YET: [keyof IssueSettings, string][] = [
   ['onionKey', '--onion-key (onion-csr-01)'],
   ['tkauthUrl', '--tkauth-url (tkauth-01)'],
   ['tkauthKeytab', '--tkauth-keytab (tkauth-01)'],
@@ -106,20 +117,20 @@ async function checkWritable(path: string): Promise<void> {
 
 /** Validate everything and read local files: no network, nothing written. */
 export async function planIssue(
-  opts: IssueOptions,
+  opts: IssueSettings,
   rt: Runtime,
   extra: { contacts?: string[]; certKeyRule?: CertKeyRule; eabKidForConfig?: string } = {},
 ): Promise<IssuePlan> {
   for (const [flag, name] of NOT_YET) {
     if (opts[flag] !== undefined) throw new UsageError(`${name} is not supported yet`);
   }
-  const identifiers = parseDomains(opts.domain);
-  const accountKeyType = parseKeyType(opts.keyType ?? 'ec:P-256');
+  const identifiers = normalizeIdentifiers(opts.identifiers);
+  const accountKeyType = parseKeyType(opts.keyType ?? RENEWAL_FIELDS.account_key_type.default);
   const eab = parseEab(opts);
-  const pollTimeout = parsePositiveSeconds(opts.pollTimeout ?? '120', '--poll-timeout');
-  const challenge = opts.challenge ?? 'http-01';
-  const httpPort = parsePort(opts.httpPort ?? '80', '--http-port');
-  const tlsPort = parsePort(opts.tlsPort ?? '443', '--tls-port');
+  const pollTimeout = parsePositiveSeconds(String(opts.pollTimeout ?? RENEWAL_FIELDS.poll_timeout.default), '--poll-timeout');
+  const challenge = opts.challenge ?? RENEWAL_FIELDS.challenge_type.default;
+  const httpPort = parsePort(String(opts.httpPort ?? RENEWAL_FIELDS.http_port.default), '--http-port');
+  const tlsPort = parsePort(String(opts.tlsPort ?? RENEWAL_FIELDS.tls_port.default), '--tls-port');
   const solver = makeSolver({ challenge, dnsHook: opts.dnsHook, httpPort, tlsPort }, rt);
   solver.check?.(identifiers);
 
@@ -128,7 +139,7 @@ export async function planIssue(
   const rule = extra.certKeyRule ?? {
     pinned: opts.certKey !== undefined,
     requested: opts.certKeyType !== undefined ? parseKeyType(opts.certKeyType) : undefined,
-    fallbackType: 'ec:P-256',
+    fallbackType: RENEWAL_FIELDS.cert_key_type.default,
   };
   const certKey = await planCertKey(opts.certKey ?? `${opts.out}.key.pem`, rule, rt);
   await checkWritable(opts.out);
@@ -208,29 +219,28 @@ export async function executeIssue(plan: IssuePlan, client: AcmeClient, rt: Runt
 /** What `renew --renewal-config` needs to repeat this issuance; paths are made absolute for cron. */
 function renewalConfig(plan: IssuePlan, certKeyType: KeyType, profile: string | undefined): RenewalConfig {
   const { opts } = plan;
-  const cfg: RenewalConfig = {
-    server: opts.server,
-    domains: plan.identifiers.map((i) => ({ type: i.type, value: i.value })),
-    account_key: resolve(opts.accountKey),
-    account_key_type: plan.existingAccountKey?.keyType ?? plan.accountKeyType,
-    cert_path: resolve(opts.out),
-    cert_key_path: resolve(plan.certKey.path),
-    cert_key_type: certKeyType,
-    challenge_type: plan.challenge,
-    http_port: plan.httpPort,
-    tls_port: plan.tlsPort,
-    poll_timeout: plan.pollTimeout,
-    eab_alg: plan.eab?.alg ?? (opts.eabAlg ? opts.eabAlg.toUpperCase() : 'HS256'),
-    contacts: plan.contacts,
-  };
-  if (plan.eabKidForConfig !== undefined) cfg.eab_kid = plan.eabKidForConfig;
-  if (opts.dnsHook !== undefined) cfg.dns_hook = opts.dnsHook.includes('/') ? resolve(opts.dnsHook) : opts.dnsHook;
-  if (profile !== undefined) cfg.profile = profile;
-  return cfg;
+  return renewalConfigFromOptions({
+    ...opts,
+    identifiers: plan.identifiers,
+    accountKey: resolve(opts.accountKey),
+    keyType: plan.existingAccountKey?.keyType ?? plan.accountKeyType,
+    out: resolve(opts.out),
+    certKey: resolve(plan.certKey.path),
+    certKeyType,
+    challenge: plan.challenge,
+    httpPort: plan.httpPort,
+    tlsPort: plan.tlsPort,
+    pollTimeout: plan.pollTimeout,
+    eabAlg: plan.eab?.alg ?? opts.eabAlg?.toUpperCase(),
+    eabKid: plan.eabKidForConfig,
+    dnsHook: opts.dnsHook?.includes('/') ? resolve(opts.dnsHook) : opts.dnsHook,
+    profile,
+  }, { contacts: plan.contacts });
 }
 
 export async function issue(opts: IssueOptions, rt: Runtime): Promise<void> {
-  const plan = await planIssue(opts, rt);
+  const { domain, ...rest } = opts;
+  const plan = await planIssue({ ...rest, identifiers: identifiersFromFlags(domain) }, rt);
   const client = await connect(opts, rt);
   await executeIssue(plan, client, rt);
 }

@@ -9,9 +9,10 @@ import {
   type AcmeClient, type CertificateFacts,
 } from 'akamu-client';
 import { connect, LETS_ENCRYPT_DIRECTORY, type Runtime } from '../context.js';
-import { readRenewalConfig } from '../files/renewal-config.js';
+import { RENEWAL_FIELDS, readRenewalConfig, renewalConfigOptions } from '../files/renewal-config.js';
+import { identifiersFromFlags } from '../identifiers.js';
 import { describeFsError } from '../files/keys.js';
-import { planIssue, executeIssue, type IssueOptions, type CertKeyRule } from './issue.js';
+import { planIssue, executeIssue, type IssueOptions, type IssueSettings, type CertKeyRule } from './issue.js';
 
 export interface RenewOptions extends Partial<Omit<IssueOptions, 'domain'>> {
   domain?: string[];
@@ -21,63 +22,49 @@ export interface RenewOptions extends Partial<Omit<IssueOptions, 'domain'>> {
 }
 
 interface Merged {
-  opts: IssueOptions;
+  opts: IssueSettings;
   contacts: string[];
   certKeyRule: CertKeyRule;
   certForAri?: string;
   eabKidForConfig?: string;
 }
 
+/** `renew --renewal-config F`: explicit flags > the file > defaults (the table's, applied when it was read). */
 async function mergeWithConfig(opts: RenewOptions): Promise<Merged> {
   const requested = opts.certKeyType !== undefined ? parseKeyType(opts.certKeyType) : undefined;
-  if (!opts.renewalConfig) {
+  const { domain, renewalConfig, cert, force: _force, ...flags } = opts;
+  const identifiers = domain?.length ? identifiersFromFlags(domain) : undefined;
+  if (!renewalConfig) {
     for (const [v, flag] of [[opts.accountKey, '--account-key'], [opts.out, '--out']] as const) {
       if (v === undefined) throw new UsageError(`${flag} is required unless --renewal-config is given`);
     }
-    if (!opts.domain?.length) throw new UsageError('-d DOMAIN is required unless --renewal-config is given');
+    if (!identifiers) throw new UsageError('-d DOMAIN is required unless --renewal-config is given');
     return {
-      opts: { ...opts, server: opts.server ?? LETS_ENCRYPT_DIRECTORY, accountKey: opts.accountKey!, out: opts.out!, domain: opts.domain },
+      opts: { ...flags, server: opts.server ?? LETS_ENCRYPT_DIRECTORY, accountKey: opts.accountKey!, out: opts.out!, identifiers },
       contacts: [],
-      certKeyRule: { pinned: opts.certKey !== undefined, requested, fallbackType: 'ec:P-256' },
-      certForAri: opts.cert,
+      certKeyRule: { pinned: opts.certKey !== undefined, requested, fallbackType: RENEWAL_FIELDS.cert_key_type.default },
+      certForAri: cert,
     };
   }
-  const cfg = await readRenewalConfig(opts.renewalConfig);
-  const eabKey = opts.eabKey ?? cfg.eab_key;
-  const eabKid = opts.eabKid ?? cfg.eab_kid;
-  const merged: IssueOptions = {
-    server: opts.server ?? cfg.server,
-    serverCa: opts.serverCa, // never stored: it must be given on every run that needs it
-    accountKey: opts.accountKey ?? cfg.account_key,
-    domain: opts.domain?.length ? opts.domain : cfg.domains.map((d) => d.value),
-    out: opts.out ?? cfg.cert_path,
-    keyType: opts.keyType ?? cfg.account_key_type,
-    certKey: opts.certKey ?? cfg.cert_key_path,
-    certKeyType: opts.certKeyType ?? cfg.cert_key_type,
-    challenge: opts.challenge ?? cfg.challenge_type,
-    dnsHook: opts.dnsHook ?? cfg.dns_hook,
-    httpPort: opts.httpPort ?? String(cfg.http_port),
-    tlsPort: opts.tlsPort ?? String(cfg.tls_port),
-    pollTimeout: opts.pollTimeout ?? String(cfg.poll_timeout),
-    profile: opts.profile ?? cfg.profile,
-    // a stored kid without its key is only needed to register anew; keep it for the next config
-    eabKid: eabKey !== undefined ? eabKid : undefined,
-    eabKey,
-    eabAlg: opts.eabAlg ?? cfg.eab_alg,
-    gssapiKeytab: opts.gssapiKeytab ?? cfg.gssapi_keytab,
-    onionKey: opts.onionKey ?? cfg.onion_key,
-    tkauthUrl: opts.tkauthUrl ?? cfg.tkauth_url,
-    tkauthKeytab: opts.tkauthKeytab ?? cfg.tkauth_keytab,
-    jwtcc: opts.jwtcc ?? cfg.jwtcc,
-  };
+  const cfg = await readRenewalConfig(renewalConfig);
+  // --server-ca is never stored: it must be given on every run that needs it (it is among the flags)
+  const merged: IssueSettings = { ...renewalConfigOptions(cfg), ...given(flags), ...(identifiers ? { identifiers } : {}) };
+  // a stored kid without its key is only needed to register anew; keep it for the next config
+  const eabKid = merged.eabKid;
+  if (merged.eabKey === undefined) merged.eabKid = undefined;
   return {
     opts: merged,
     contacts: cfg.contacts,
     // the stored key is reused unless a different type is asked for on the command line
     certKeyRule: { pinned: opts.certKey !== undefined, requested, fallbackType: parseKeyType(cfg.cert_key_type) },
-    certForAri: opts.cert ?? cfg.cert_path,
+    certForAri: cert ?? cfg.cert_path,
     eabKidForConfig: eabKid,
   };
+}
+
+/** The flags that were given (an undefined one does not override the file). */
+function given<T extends object>(flags: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
 
 async function readCertificate(path: string, rt: Runtime): Promise<{ text: string; facts: CertificateFacts } | undefined> {
