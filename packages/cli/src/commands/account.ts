@@ -1,19 +1,13 @@
 /** `akamu-cli account register|deregister|show|update|key-change`. */
 import { UsageError, PrivateKey, parseKeyType } from 'akamu-client';
-import { connect, parseEab, registerAccount, requireAccountUrl, type EabFlags, type Runtime, type ServerOptions } from '../context.js';
+import { login, registerAccount, requireAccountUrl } from '../account-session.js';
+import { parseEab } from '../eab.js';
+import type { DeregisterOptions, KeyChangeOptions, RegisterOptions, ShowOptions, UpdateOptions } from '../program.js';
+import type { Runtime } from '../runtime.js';
+import { connect } from '../server.js';
 import { loadKeyFile, requireKeyFile } from '../files/keys.js';
 import { writeAccountUrl, removeAccountUrl, accountUrlPath } from '../files/account-url.js';
 import { writeFileAtomic } from '../files/atomic.js';
-
-export interface AccountOptions extends ServerOptions {
-  accountKey: string;
-}
-
-export interface RegisterOptions extends AccountOptions, EabFlags {
-  keyType: string;
-  contact: string[];
-  agreeTos: boolean;
-}
 
 export async function accountRegister(opts: RegisterOptions, rt: Runtime): Promise<void> {
   const keyType = parseKeyType(opts.keyType);
@@ -35,15 +29,7 @@ export async function accountRegister(opts: RegisterOptions, rt: Runtime): Promi
   rt.out(`Registered: ${account.url}`);
 }
 
-async function login(opts: AccountOptions, rt: Runtime) {
-  const key = await requireKeyFile(opts.accountKey, 'account key');
-  const url = await requireAccountUrl(opts.accountKey);
-  const client = await connect(opts, rt);
-  client.login(key, url);
-  return { client, key, url };
-}
-
-export async function accountShow(opts: AccountOptions, rt: Runtime): Promise<void> {
+export async function accountShow(opts: ShowOptions, rt: Runtime): Promise<void> {
   const { client, url } = await login(opts, rt);
   const account = await client.getAccount();
   rt.out(`URL:     ${url}`);
@@ -53,7 +39,7 @@ export async function accountShow(opts: AccountOptions, rt: Runtime): Promise<vo
   for (const c of contacts) rt.out(`Contact: ${c}`);
 }
 
-export async function accountUpdate(opts: AccountOptions & { contact: string[] }, rt: Runtime): Promise<void> {
+export async function accountUpdate(opts: UpdateOptions, rt: Runtime): Promise<void> {
   const { client, url } = await login(opts, rt);
   const account = await client.updateAccount(opts.contact);
   rt.out(`Updated account: ${url}`);
@@ -62,7 +48,7 @@ export async function accountUpdate(opts: AccountOptions & { contact: string[] }
   for (const c of contacts) rt.out(`  Contact: ${c}`);
 }
 
-export async function accountDeregister(opts: AccountOptions, rt: Runtime): Promise<void> {
+export async function accountDeregister(opts: DeregisterOptions, rt: Runtime): Promise<void> {
   const { client, url } = await login(opts, rt);
   await client.deactivateAccount();
   try {
@@ -75,7 +61,7 @@ export async function accountDeregister(opts: AccountOptions, rt: Runtime): Prom
   rt.out(`Deactivated: ${url}`);
 }
 
-export async function accountKeyChange(opts: AccountOptions & { newKey: string; newKeyType: string }, rt: Runtime): Promise<void> {
+export async function accountKeyChange(opts: KeyChangeOptions, rt: Runtime): Promise<void> {
   const newKeyType = parseKeyType(opts.newKeyType);
   const oldKey = await requireKeyFile(opts.accountKey, 'account key');
   const url = await requireAccountUrl(opts.accountKey);

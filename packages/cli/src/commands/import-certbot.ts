@@ -7,7 +7,10 @@
 import { lstat, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AkamuError, KEY_TYPES, UsageError, type PrivateKey } from 'akamu-client';
-import { LETS_ENCRYPT_DIRECTORY, checkServerUrl, type Runtime } from '../context.js';
+import { DEFAULT_CERTBOT_DIR, LETS_ENCRYPT_DIRECTORY } from '../defaults.js';
+import type { ImportCertbotOptions } from '../program.js';
+import type { Runtime } from '../runtime.js';
+import { checkServerUrl } from '../server.js';
 import { accountUrlPath } from '../files/account-url.js';
 import { writeFilesAtomic } from '../files/atomic.js';
 import { describeFsError } from '../files/keys.js';
@@ -16,19 +19,6 @@ import { accountMatchesServer, discoverAccounts, type CertbotAccount } from '../
 import { mapChallenge, type DnsChallenge } from '../certbot/challenge-map.js';
 import { discoverLineages, lineageMatchesDomains, type CertbotLineage, type CertbotLineageFiles } from '../certbot/lineages.js';
 
-export const DEFAULT_CERTBOT_DIR = '/etc/letsencrypt';
-
-export interface ImportCertbotOptions {
-  certbotDir?: string;
-  accountKey?: string;
-  server?: string;
-  domain?: string[];
-  certDir?: string;
-  dnsChallenge?: string;
-  dnsHook?: string;
-  dryRun?: boolean;
-  list?: boolean;
-}
 
 interface CertificatePlan {
   lineage: CertbotLineage & { files: CertbotLineageFiles };

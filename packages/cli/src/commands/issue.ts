@@ -5,35 +5,18 @@ import {
   PrivateKey, UsageError, AkamuError, parseKeyType, issueCertificate, buildCsr, splitPemCertificates,
   publicKeyMatches, type KeyType, type AcmeClient, type Identifier, type Solver,
 } from 'akamu-client';
-import {
-  connect, parseEab, parsePort, parsePositiveSeconds, registerAccount,
-  type EabCredentials, type EabFlags, type Runtime, type ServerOptions,
-} from '../context.js';
+import { registerAccount } from '../account-session.js';
+import { parseEab, type EabCredentials } from '../eab.js';
+import { parsePort, parsePositiveSeconds } from '../flag-values.js';
+import type { IssueOptions } from '../program.js';
+import type { Runtime } from '../runtime.js';
+import { connect } from '../server.js';
 import { loadKeyFile } from '../files/keys.js';
 import { readAccountUrl, writeAccountUrl } from '../files/account-url.js';
 import { prepareWrite, writeFileAtomic, writeFilesAtomic } from '../files/atomic.js';
 import { RENEWAL_FIELDS, renderRenewalConfig, renewalConfigFromOptions, renewalConfigPath, type RenewalConfig } from '../files/renewal-config.js';
 import { identifiersFromFlags, normalizeIdentifiers } from '../identifiers.js';
 import { makeSolver } from '../solvers.js';
-
-export interface IssueOptions extends ServerOptions, EabFlags {
-  accountKey: string;
-  domain: string[];
-  out: string;
-  keyType?: string;
-  certKeyType?: string;
-  certKey?: string;
-  challenge?: string;
-  dnsHook?: string;
-  httpPort?: string;
-  tlsPort?: string;
-  onionKey?: string;
-  tkauthUrl?: string;
-  tkauthKeytab?: string;
-  jwtcc?: string;
-  pollTimeout?: string;
-  profile?: string;
-}
 
 /**
  * What an issuance is planned from: the issue flags, with identifiers instead of `-d` strings and

@@ -8,18 +8,14 @@ import {
   UsageError, parseKeyType, certificateFacts, ariDecisionTime, expiryRenewalTime,
   type AcmeClient, type CertificateFacts,
 } from 'akamu-client';
-import { connect, LETS_ENCRYPT_DIRECTORY, type Runtime } from '../context.js';
+import { LETS_ENCRYPT_DIRECTORY } from '../defaults.js';
+import type { RenewOptions } from '../program.js';
+import type { Runtime } from '../runtime.js';
+import { connect } from '../server.js';
 import { RENEWAL_FIELDS, readRenewalConfig, renewalConfigOptions } from '../files/renewal-config.js';
 import { identifiersFromFlags } from '../identifiers.js';
 import { describeFsError } from '../files/keys.js';
-import { planIssue, executeIssue, type IssueOptions, type IssueSettings, type CertKeyRule } from './issue.js';
-
-export interface RenewOptions extends Partial<Omit<IssueOptions, 'domain'>> {
-  domain?: string[];
-  renewalConfig?: string;
-  cert?: string;
-  force?: boolean;
-}
+import { planIssue, executeIssue, type IssueSettings, type CertKeyRule } from './issue.js';
 
 interface Merged {
   opts: IssueSettings;
