@@ -1,7 +1,9 @@
 /** Getting hold of the ACME account: registering one, or logging in with the key and its URL sidecar. */
 import { AkamuError, type AcmeClient, type PrivateKey } from 'akamu-client';
 import { readAccountUrl } from './files/account-url.js';
+import { writeFileAtomic } from './files/atomic.js';
 import { requireKeyFile } from './files/keys.js';
+import type { GeneratedKey } from './results.js';
 import { connect, type ServerOptions } from './server.js';
 import type { EabCredentials } from './eab.js';
 import type { Runtime } from './runtime.js';
@@ -36,4 +38,12 @@ export async function login(opts: ServerOptions & { accountKey: string }, rt: Ru
   const client = await connect(opts, rt);
   client.login(key, url);
   return { client, key, url };
+}
+
+/** Write a freshly generated key and report it at once: the file exists whatever happens next. */
+export async function saveGeneratedKey(path: string, key: PrivateKey, rt: Runtime): Promise<GeneratedKey> {
+  await writeFileAtomic(path, key.toPem(), { mkdir: true });
+  const generated = { path, keyType: key.keyType };
+  rt.emit({ type: 'key-generated', key: generated });
+  return generated;
 }

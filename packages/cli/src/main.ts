@@ -4,6 +4,7 @@
  * can run the program in-process with their own output buffers.
  */
 import { CommanderError } from '@commander-js/extra-typings';
+import { rootCause } from './errors.js';
 import { buildProgram, type CommandRunner } from './program.js';
 import type { Io } from './runtime.js';
 import type { StdinPrompter } from './stdin-prompt.js';
@@ -25,11 +26,15 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     setVerbosity: (v) => {
       session.verbosity = v;
     },
-    // the runtime (and with it the library) is loaded only once a command really runs
+    // the runtime, the renderer and (through the command) the library load only when a command runs
     run: async (command) => {
-      const [{ createRuntime }, { StdinPrompter }] = await Promise.all([import('./runtime.js'), import('./stdin-prompt.js')]);
+      const [{ createRuntime }, { StdinPrompter }, text] = await Promise.all([
+        import('./runtime.js'), import('./stdin-prompt.js'), import('./render/text.js'),
+      ]);
+      const lines = { out: (l: string) => io.out(`${l}\n`), err: (l: string) => io.err(`${l}\n`) };
       session.prompter = new StdinPrompter(io.err);
-      await command(createRuntime(io, session.verbosity, session.prompter));
+      const rt = createRuntime(io, session.verbosity, session.prompter, (event) => text.renderEvent(event, lines));
+      text.renderResult(await command(rt), lines);
     },
   };
   const program = buildProgram(runner, { writeOut: io.out, writeErr: io.err });
@@ -48,10 +53,12 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
 async function printError(err: unknown, io: Io, session: Session): Promise<number> {
   // a command failed, so the library is already loaded: this import costs nothing
   const { AkamuError, UsageError, UnsupportedError } = await import('akamu-client');
+  // exit code and stack follow the error a command step wrapped (StepError only adds the step's name)
+  const cause = rootCause(err);
   const message = err instanceof Error ? err.message : String(err);
   io.err(`${session.prompter?.promptOpen ? '\n' : ''}error: ${message}\n`);
-  if (session.verbosity >= 2 && err instanceof Error && err.stack && !(err instanceof AkamuError && err.code === 'usage')) {
-    io.err(`${err.stack}\n`);
+  if (session.verbosity >= 2 && cause instanceof Error && cause.stack && !(cause instanceof AkamuError && cause.code === 'usage')) {
+    io.err(`${cause.stack}\n`);
   }
-  return err instanceof UsageError || err instanceof UnsupportedError ? 2 : 1;
+  return cause instanceof UsageError || cause instanceof UnsupportedError ? 2 : 1;
 }

@@ -6,12 +6,13 @@
 import { Command, Option, type OptionValues } from '@commander-js/extra-typings';
 import { DEFAULT_CERTBOT_DIR, LETS_ENCRYPT_DIRECTORY } from './defaults.js';
 import { CLI_VERSION } from './version.js';
+import type { CommandResult } from './results.js';
 import type { Runtime } from './runtime.js';
 
-/** How main.ts runs a command: it builds the runtime, awaits the command and renders its result. */
+/** How main.ts runs a command: it builds the runtime, awaits the command's result and renders it. */
 export interface CommandRunner {
   setVerbosity(verbosity: number): void;
-  run(command: (rt: Runtime) => Promise<void>): Promise<void>;
+  run(command: (rt: Runtime) => Promise<CommandResult>): Promise<void>;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -149,7 +150,7 @@ export function buildProgram(runner: CommandRunner, output: { writeOut(s: string
     .showSuggestionAfterError(true)
     .hook('preAction', (thisCommand) => runner.setVerbosity(Number(thisCommand.opts().verbose)));
   /** An action that imports its command module only when it runs. */
-  const lazy = <M, O>(load: () => Promise<M>, pick: (m: M) => (opts: O, rt: Runtime) => Promise<void>) =>
+  const lazy = <M, O>(load: () => Promise<M>, pick: (m: M) => (opts: O, rt: Runtime) => Promise<CommandResult>) =>
     (opts: O): Promise<void> => runner.run(async (rt) => pick(await load())(opts, rt));
   const accountCommands = () => import('./commands/account.js');
 

@@ -1,15 +1,19 @@
-/** What a command gets to talk to the operator while it runs: the logger, progress lines, prompts. */
+/** What a command gets to talk to the operator while it runs: the logger, events, notes, prompts. */
 import type { Logger } from 'akamu-client';
 import { createLogger, logConfig } from './log.js';
+import type { CommandEvent } from './results.js';
 import type { StdinPrompter } from './stdin-prompt.js';
 
 export interface Runtime {
   log: Logger;
-  /** Write one result line to stdout. */
-  out(line: string): void;
-  /** Write one progress/notice line to stderr (always shown: notes the user must see). */
+  /** Report a milestone as it happens (results.ts says which); the renderer prints it at once. */
+  emit(event: CommandEvent): void;
+  /**
+   * A free-text line for stderr, shown at once. Kept as a plain callback for the warnings the
+   * certbot readers collect while they walk a tree (printed before anything is imported).
+   */
   note(line: string): void;
-  /** Ask the operator something on stderr and wait for a line on stdin. */
+  /** Ask the operator something on stderr and wait for a line on stdin (the manual DNS prompt). */
   prompt(text: string): Promise<string>;
 }
 
@@ -19,10 +23,10 @@ export interface Io {
   err(text: string): void;
 }
 
-export function createRuntime(io: Io, verbosity: number, prompter: StdinPrompter): Runtime {
+export function createRuntime(io: Io, verbosity: number, prompter: StdinPrompter, onEvent: (e: CommandEvent) => void): Runtime {
   return {
     log: createLogger(logConfig(verbosity), 'akamu_cli', io.err),
-    out: (line) => io.out(`${line}\n`),
+    emit: onEvent,
     note: (line) => io.err(`${line}\n`),
     prompt: (text) => prompter.ask(text),
   };

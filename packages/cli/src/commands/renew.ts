@@ -6,10 +6,11 @@
 import { readFile } from 'node:fs/promises';
 import {
   UsageError, parseKeyType, certificateFacts, ariDecisionTime, expiryRenewalTime,
-  type AcmeClient, type CertificateFacts,
+  type AcmeClient, type CertificateFacts, type RenewalInfo,
 } from 'akamu-client';
 import { LETS_ENCRYPT_DIRECTORY } from '../defaults.js';
 import type { RenewOptions } from '../program.js';
+import type { RenewalDecision, RenewResult } from '../results.js';
 import type { Runtime } from '../runtime.js';
 import { connect } from '../server.js';
 import { RENEWAL_FIELDS, readRenewalConfig, renewalConfigOptions } from '../files/renewal-config.js';
@@ -81,47 +82,54 @@ async function readCertificate(path: string, rt: Runtime): Promise<{ text: strin
   }
 }
 
-const iso = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-
-/** True when the certificate should be renewed now; prints the reason either way. */
-async function renewalDue(client: AcmeClient, path: string, cert: { text: string; facts: CertificateFacts }, rt: Runtime): Promise<boolean> {
-  const now = Date.now();
-  if (client.supportsAri) {
-    try {
-      const info = await client.getRenewalInfo(cert.text);
-      const window = `${iso(info.window.start)} – ${iso(info.window.end)}`;
-      const at = ariDecisionTime(info);
-      if (info.explanationURL) rt.out(`ARI explanation: ${info.explanationURL}`);
-      if (now < at.getTime()) {
-        rt.out(`Renewal not yet due for ${path}: due at ${iso(at)} (ARI window ${window}). Use --force to renew now.`);
-        return false;
-      }
-      rt.out(`ARI: renewal suggested (window ${window}); renewing ${path}`);
-      return true;
-    } catch (err) {
-      rt.log.warn(`ARI unavailable (${(err as Error).message.split('\n')[0]}); using the expiry rule`);
-    }
-  } else {
+/** The server's renewal window for the certificate; undefined (with a warning) when ARI is not to be had. */
+async function fetchRenewalInfo(client: AcmeClient, certText: string, rt: Runtime): Promise<RenewalInfo | undefined> {
+  if (!client.supportsAri) {
     rt.log.warn('the server does not support ARI (no renewalInfo in its directory); using the expiry rule');
+    return undefined;
   }
-  const at = expiryRenewalTime(cert.facts.notBefore, cert.facts.notAfter);
-  if (now < at.getTime()) {
-    rt.out(`Renewal not yet due for ${path}: it expires ${iso(cert.facts.notAfter)}; due at ${iso(at)}. Use --force to renew now.`);
-    return false;
+  try {
+    return await client.getRenewalInfo(certText);
+  } catch (err) {
+    rt.log.warn(`ARI unavailable (${(err as Error).message.split('\n')[0]}); using the expiry rule`);
+    return undefined;
   }
-  rt.out(`Renewal due: ${path} expires ${iso(cert.facts.notAfter)}; renewing`);
-  return true;
 }
 
-export async function renew(opts: RenewOptions, rt: Runtime): Promise<void> {
+/**
+ * Today's renewal rule, as data: `--force` renews; else the point in the ARI window (when the
+ * server gave one); else the expiry rule. The library will offer this as a pure function.
+ */
+export function renewalDecision(input: {
+  force: boolean; now: Date; renewalInfo?: RenewalInfo; notBefore: Date; notAfter: Date;
+}): RenewalDecision {
+  const { now, renewalInfo: info } = input;
+  if (input.force) return { due: true, reason: 'forced', at: now };
+  if (info) {
+    const at = ariDecisionTime(info);
+    const decision: RenewalDecision = { due: now.getTime() >= at.getTime(), reason: 'ari', at, window: info.window };
+    if (info.explanationURL) decision.explanationUrl = info.explanationURL;
+    return decision;
+  }
+  const at = expiryRenewalTime(input.notBefore, input.notAfter);
+  return { due: now.getTime() >= at.getTime(), reason: 'expiry', at };
+}
+
+export async function renew(opts: RenewOptions, rt: Runtime): Promise<RenewResult> {
   const m = await mergeWithConfig(opts);
   const plan = await planIssue(m.opts, rt, { contacts: m.contacts, certKeyRule: m.certKeyRule, eabKidForConfig: m.eabKidForConfig });
   const client = await connect(m.opts, rt);
   let replaces: string | undefined;
+  let checked: RenewResult['checked'];
   const cert = m.certForAri ? await readCertificate(m.certForAri, rt) : undefined;
   if (cert) {
     if (client.supportsAri && cert.facts.akiKeyId) replaces = await client.certId(cert.text);
-    if (!opts.force && !(await renewalDue(client, m.certForAri!, cert, rt))) return;
+    const now = new Date();
+    const renewalInfo = opts.force ? undefined : await fetchRenewalInfo(client, cert.text, rt);
+    const decision = renewalDecision({ force: opts.force, now, renewalInfo, notBefore: cert.facts.notBefore, notAfter: cert.facts.notAfter });
+    checked = { path: m.certForAri!, notAfter: cert.facts.notAfter, decision };
+    rt.emit({ type: 'renewal-decision', certificatePath: checked.path, notAfter: checked.notAfter, decision });
+    if (!decision.due) return { command: 'renew', checked };
   }
-  await executeIssue(plan, client, rt, { replaces });
+  return { command: 'renew', checked, issued: await executeIssue(plan, client, rt, { replaces }) };
 }

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { UsageError, splitPemCertificates } from 'akamu-client';
 import { login } from '../account-session.js';
 import type { RevokeOptions } from '../program.js';
+import type { RevokeResult } from '../results.js';
 import type { Runtime } from '../runtime.js';
 import { connect } from '../server.js';
 import { requireKeyFile, describeFsError } from '../files/keys.js';
@@ -17,7 +18,7 @@ export function parseReason(value: string | undefined): number | undefined {
   return n;
 }
 
-export async function revoke(opts: RevokeOptions, rt: Runtime): Promise<void> {
+export async function revoke(opts: RevokeOptions, rt: Runtime): Promise<RevokeResult> {
   const reason = parseReason(opts.reason);
   let text: string;
   try {
@@ -37,5 +38,5 @@ export async function revoke(opts: RevokeOptions, rt: Runtime): Promise<void> {
     const { client } = await login({ ...opts, accountKey: opts.accountKey }, rt);
     await client.revoke(leaf, { reason });
   }
-  rt.out(`Revoked: ${opts.cert}`);
+  return { command: 'revoke', certificatePath: opts.cert, reason, signedWith: opts.certKey !== undefined ? 'certificate-key' : 'account-key' };
 }
