@@ -3,11 +3,10 @@
  * lines. Importing this module runs nothing (bin/akamu-cli.js calls `main(process.argv)`), so tests
  * can run the program in-process with their own output buffers.
  */
-import { CommanderError } from '@commander-js/extra-typings';
-import { rootCause } from './errors.js';
-import { buildProgram, type CommandRunner } from './program.js';
+import type { CommandRunner } from './program.js';
 import type { Io } from './runtime.js';
 import type { StdinPrompter } from './stdin-prompt.js';
+import { CLI_VERSION } from './version.js';
 
 const processIo: Io = {
   out: (text) => process.stdout.write(text),
@@ -21,6 +20,13 @@ interface Session {
 }
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  // `akamu-cli --version` alone needs no parser: answered before commander and the command tree load
+  // (any other use of --version goes through commander, which prints the same line)
+  if (argv.length === 3 && argv[2] === '--version') {
+    io.out(`${CLI_VERSION}\n`);
+    return 0;
+  }
+  const [{ buildProgram }, { CommanderError }] = await Promise.all([import('./program.js'), import('@commander-js/extra-typings')]);
   const session: Session = { verbosity: 0 };
   const runner: CommandRunner = {
     setVerbosity: (v) => {
@@ -51,8 +57,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
 
 /** The one place errors are printed: one `error:` line (a stack trace only with -vv); returns the exit code. */
 async function printError(err: unknown, io: Io, session: Session): Promise<number> {
-  // a command failed, so the library is already loaded: this import costs nothing
-  const { AkamuError, UsageError, UnsupportedError } = await import('akamu-client');
+  // a command failed, so the library is already loaded: these imports cost nothing
+  const [{ AkamuError, UsageError, UnsupportedError }, { rootCause }] = await Promise.all([import('akamu-client'), import('./errors.js')]);
   // exit code and stack follow the error a command step wrapped (StepError only adds the step's name)
   const cause = rootCause(err);
   const message = err instanceof Error ? err.message : String(err);

@@ -19,8 +19,9 @@ async function run(...args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 describe('main() in-process', () => {
-  it('prints the version to the given output and returns 0', async () => {
+  it('prints the version to the given output and returns 0, with or without other flags', async () => {
     assert.deepEqual(await run('--version'), { code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+    assert.deepEqual(await run('-v', '--version'), { code: 0, stdout: `${pkg.version}\n`, stderr: '' }, 'through commander');
   });
 
   it('prints help to stdout, usage errors to stderr with exit code 2', async () => {
@@ -47,7 +48,7 @@ describe('startup', () => {
   if (url.startsWith('file:')) (await import('node:fs')).appendFileSync(process.env.LOADED_LOG, url + '\\n');
   return next(url, context);
 }`;
-  for (const args of [['--version'], ['--help'], ['issue', '--help']]) {
+  for (const args of [['--version'], ['-v', '--version'], ['--help'], ['issue', '--help']]) {
     it(`${args.join(' ')} loads neither akamu-client nor any command module`, () => {
       const dir = tempDir();
       const hookPath = join(dir, 'hook.mjs');
@@ -57,7 +58,7 @@ describe('startup', () => {
       const r = spawnSync(process.execPath, ['--import', register, bin, ...args], { env: { ...process.env, LOADED_LOG: log }, encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       const loaded = readFileSync(log, 'utf8').trim().split('\n');
-      assert.ok(loaded.some((u) => u.endsWith('/cli/dist/program.js')), 'the hook saw the program load');
+      assert.ok(loaded.some((u) => u.endsWith('/cli/dist/main.js')), 'the hook saw the program load');
       assert.deepEqual(loaded.filter((u) => /\/client\/|\/commands\/|smol-toml|asn1/.test(u)), []);
     });
   }
