@@ -217,9 +217,11 @@ export async function importCertbot(opts: ImportCertbotOptions, rt: Runtime): Pr
     ...accountInfo(chosen), keyPath: accountKeyPath, keyType: accountKeyType.type, urlPath: chosen.url ? accountUrlPath(accountKeyPath) : undefined,
   };
   const { selected, skipped, unmatchedDomains } = selectLineages(lineages.lineages, found.accounts, chosen, domains, rt);
-  const certDir = selected.length > 0 ? await checkCertDir(opts.certDir) : undefined;
   const plans: CertificatePlan[] = [];
-  for (const l of selected) plans.push(await planCertificate(l, certDir!, account, [...chosen.contacts], { dnsChallenge, dnsHook: opts.dnsHook }));
+  if (selected.length > 0) {
+    const certDir = await checkCertDir(opts.certDir);
+    for (const l of selected) plans.push(await planCertificate(l, certDir, account, [...chosen.contacts], { dnsChallenge, dnsHook: opts.dnsHook }));
+  }
 
   if (accountKeyType.note) rt.emit({ type: 'certbot-note', note: accountKeyType.note });
   for (const p of plans) {

@@ -110,6 +110,7 @@ export async function planIssue(
     if (opts[flag] !== undefined) throw new UsageError(`${name} is not supported yet`);
   }
   const identifiers = normalizeIdentifiers(opts.identifiers);
+  // the defaults are the renewal config's (the reference gives the same ones for the flags)
   const accountKeyType = parseKeyType(opts.keyType ?? RENEWAL_FIELDS.account_key_type.default);
   const eab = parseEab(opts);
   const pollTimeout = parsePositiveSeconds(String(opts.pollTimeout ?? RENEWAL_FIELDS.poll_timeout.default), '--poll-timeout');

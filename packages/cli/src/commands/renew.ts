@@ -32,12 +32,12 @@ async function mergeWithConfig(opts: RenewOptions): Promise<Merged> {
   const { domain, renewalConfig, cert, force: _force, ...flags } = opts;
   const identifiers = domain?.length ? identifiersFromFlags(domain) : undefined;
   if (!renewalConfig) {
-    for (const [v, flag] of [[opts.accountKey, '--account-key'], [opts.out, '--out']] as const) {
-      if (v === undefined) throw new UsageError(`${flag} is required unless --renewal-config is given`);
-    }
+    const { accountKey, out } = opts;
+    if (accountKey === undefined) throw new UsageError('--account-key is required unless --renewal-config is given');
+    if (out === undefined) throw new UsageError('--out is required unless --renewal-config is given');
     if (!identifiers) throw new UsageError('-d DOMAIN is required unless --renewal-config is given');
     return {
-      opts: { ...flags, server: opts.server ?? LETS_ENCRYPT_DIRECTORY, accountKey: opts.accountKey!, out: opts.out!, identifiers },
+      opts: { ...flags, server: opts.server ?? LETS_ENCRYPT_DIRECTORY, accountKey, out, identifiers },
       contacts: [],
       certKeyRule: { pinned: opts.certKey !== undefined, requested, fallbackType: RENEWAL_FIELDS.cert_key_type.default },
       certForAri: cert,
@@ -121,13 +121,14 @@ export async function renew(opts: RenewOptions, rt: Runtime): Promise<RenewResul
   const client = await connect(m.opts, rt);
   let replaces: string | undefined;
   let checked: RenewResult['checked'];
-  const cert = m.certForAri ? await readCertificate(m.certForAri, rt) : undefined;
-  if (cert) {
+  const certPath = m.certForAri;
+  const cert = certPath ? await readCertificate(certPath, rt) : undefined;
+  if (certPath && cert) {
     if (client.supportsAri && cert.facts.akiKeyId) replaces = await client.certId(cert.text);
     const now = new Date();
     const renewalInfo = opts.force ? undefined : await fetchRenewalInfo(client, cert.text, rt);
     const decision = renewalDecision({ force: opts.force, now, renewalInfo, notBefore: cert.facts.notBefore, notAfter: cert.facts.notAfter });
-    checked = { path: m.certForAri!, notAfter: cert.facts.notAfter, decision };
+    checked = { path: certPath, notAfter: cert.facts.notAfter, decision };
     rt.emit({ type: 'renewal-decision', certificatePath: checked.path, notAfter: checked.notAfter, decision });
     if (!decision.due) return { command: 'renew', checked };
   }
