@@ -1,2 +1,4 @@
 #!/usr/bin/env node
-import '../dist/main.js';
+import { main } from '../dist/main.js';
+
+process.exit(await main(process.argv));

@@ -1,14 +1,27 @@
-/** Turning `-d` values into ACME identifiers. */
+/**
+ * ACME identifiers from `-d` values and renewal configs. Identifiers stay `Identifier` objects from
+ * here to the CSR; this module checks and normalises them once, before anything is ordered.
+ */
 import { isIP } from 'node:net';
 import { UsageError, type Identifier } from 'akamu-client';
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
-export function parseDomains(values: string[]): Identifier[] {
-  if (values.length === 0) throw new UsageError('at least one -d DOMAIN is required');
+/** `-d` values as identifiers, as given (checked and normalised by normalizeIdentifiers). */
+export function identifiersFromFlags(values: string[]): Identifier[] {
+  return values.map((value) => ({ type: isIP(value.trim()) ? 'ip' : 'dns', value }));
+}
+
+/**
+ * Check, normalise and de-duplicate: IP addresses in canonical form, DNS names lower-cased, without
+ * a trailing dot, IDNA A-labels. The type is taken from the value (as for `-d`), so a renewal config
+ * written by hand cannot mislabel an address.
+ */
+export function normalizeIdentifiers(ids: Identifier[]): Identifier[] {
+  if (ids.length === 0) throw new UsageError('at least one -d DOMAIN is required');
   const seen = new Set<string>();
   const out: Identifier[] = [];
-  for (const raw of values) {
+  for (const { value: raw } of ids) {
     const v = raw.trim();
     if (isIP(v)) {
       const value = isIP(v) === 6 ? new URL(`http://[${v}]/`).hostname.slice(1, -1) : v;

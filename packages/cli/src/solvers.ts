@@ -3,7 +3,7 @@ import {
   Http01Solver, TlsAlpn01Solver, Dns01Solver, DnsPersist01Solver, HookDnsPublisher, ManualDnsPublisher, UsageError, AkamuError,
   type Solver, type DnsRecord,
 } from 'akamu-client';
-import type { Runtime } from './context.js';
+import type { Runtime } from './runtime.js';
 
 export const CHALLENGE_TYPES = ['http-01', 'dns-01', 'dns-persist-01', 'tls-alpn-01', 'onion-csr-01', 'tkauth-01'] as const;
 const SUPPORTED_NOW = new Set(['http-01', 'dns-01', 'dns-persist-01', 'tls-alpn-01']);

@@ -418,7 +418,6 @@ describe('certbot readers (unit)', () => {
     assert.equal(full.server, 'https://acme.example/dir');
     assert.deepEqual(full.prefChalls, ['http-01']);
     assert.deepEqual(full.webrootMap, { 'example.com': '/var/www/html' });
-    assert.deepEqual(full.webrootPath, ['/var/www/html']);
     const bare = readRenewalConf('/etc/letsencrypt', '/etc/letsencrypt/renewal/_wildcard.example.org.conf', '[renewalparams]\nauthenticator = manual\n');
     assert.equal(bare.name, '_wildcard.example.org');
     assert.equal(bare.fullchainLink, '/etc/letsencrypt/live/_wildcard.example.org/fullchain.pem');

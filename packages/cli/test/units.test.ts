@@ -5,7 +5,7 @@ import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import * as toml from 'smol-toml';
 import { logConfig, createLogger } from '../src/log.js';
-import { parseRenewalConfig, renderRenewalConfig, type RenewalConfig } from '../src/files/renewal-config.js';
+import { parseRenewalConfig, renderRenewalConfig, renewalConfigFromOptions, renewalConfigOptions, type RenewalConfig } from '../src/files/renewal-config.js';
 import { writeFileAtomic, writeFilesAtomic } from '../src/files/atomic.js';
 import { tempDir } from '../../testkit/src/index.js';
 
@@ -53,6 +53,23 @@ describe('renewal config', () => {
     assert.deepEqual(parseRenewalConfig(text, 'x.toml', toml), expected);
   });
 
+  it('writes the file byte for byte as before: field order, comment line, optional fields only when set', async () => {
+    const full: RenewalConfig = {
+      server: 'https://acme.test/dir', domains: [{ type: 'dns', value: 'a.test' }, { type: 'ip', value: '10.0.0.1' }],
+      account_key: '/k.pem', account_key_type: 'ec:P-256', cert_path: '/c.pem', cert_key_path: '/c.pem.key.pem',
+      cert_key_type: 'rsa:2048', challenge_type: 'dns-01', http_port: 80, tls_port: 443, poll_timeout: 120,
+      eab_alg: 'HS256', contacts: ['mailto:a@test', 'mailto:b@test'], onion_key: '/onion', eab_kid: 'kid', eab_key: 'c2VjcmV0',
+      gssapi_keytab: '/g.keytab', dns_hook: '/hook', profile: 'shortlived', tkauth_url: 'https://ta.test', tkauth_keytab: '/ta.keytab', jwtcc: 'AAAA',
+    };
+    assert.equal(await renderRenewalConfig(full), "# written by akamu-cli; renew with: akamu-cli renew --renewal-config <this file>\nserver = \"https://acme.test/dir\"\naccount_key = \"/k.pem\"\naccount_key_type = \"ec:P-256\"\ncert_path = \"/c.pem\"\ncert_key_path = \"/c.pem.key.pem\"\ncert_key_type = \"rsa:2048\"\nchallenge_type = \"dns-01\"\nhttp_port = 80\ntls_port = 443\npoll_timeout = 120\neab_alg = \"HS256\"\ncontacts = [ \"mailto:a@test\", \"mailto:b@test\" ]\nonion_key = \"/onion\"\neab_kid = \"kid\"\ngssapi_keytab = \"/g.keytab\"\ndns_hook = \"/hook\"\nprofile = \"shortlived\"\ntkauth_url = \"https://ta.test\"\ntkauth_keytab = \"/ta.keytab\"\njwtcc = \"AAAA\"\n\n[[domains]]\ntype = \"dns\"\nvalue = \"a.test\"\n\n[[domains]]\ntype = \"ip\"\nvalue = \"10.0.0.1\"\n\n");
+    const min: RenewalConfig = {
+      server: 's', domains: [{ type: 'dns', value: 'x.test' }], account_key: 'a', account_key_type: 'ec:P-384', cert_path: 'c',
+      cert_key_path: 'k', cert_key_type: 'ed25519', challenge_type: 'http-01', http_port: 5002, tls_port: 5001, poll_timeout: 30,
+      eab_alg: 'HS512', contacts: [],
+    };
+    assert.equal(await renderRenewalConfig(min), "# written by akamu-cli; renew with: akamu-cli renew --renewal-config <this file>\nserver = \"s\"\naccount_key = \"a\"\naccount_key_type = \"ec:P-384\"\ncert_path = \"c\"\ncert_key_path = \"k\"\ncert_key_type = \"ed25519\"\nchallenge_type = \"http-01\"\nhttp_port = 5002\ntls_port = 5001\npoll_timeout = 30\neab_alg = \"HS512\"\ncontacts = []\n\n[[domains]]\ntype = \"dns\"\nvalue = \"x.test\"\n\n");
+  });
+
   it('applies the reference defaults and ignores unknown fields', () => {
     const cfg = parseRenewalConfig([
       'server = "https://acme.test/dir"', 'account_key = "/k.pem"', 'cert_path = "/c.pem"', 'cert_key_path = "/c.key"',
@@ -64,6 +81,16 @@ describe('renewal config', () => {
       account_key_type: 'ec:P-256', cert_path: '/c.pem', cert_key_path: '/c.key', cert_key_type: 'ec:P-256',
       challenge_type: 'http-01', http_port: 80, tls_port: 443, poll_timeout: 120, eab_alg: 'HS256', contacts: [],
     });
+  });
+
+  it('maps to and from option names through the field table; defaults fill what is not given', () => {
+    assert.deepEqual(renewalConfigFromOptions(renewalConfigOptions(base), { contacts: base.contacts }), base);
+    assert.deepEqual(renewalConfigFromOptions({ server: 's', accountKey: 'a', out: 'c', certKey: 'k', identifiers: [{ type: 'dns', value: 'x.test' }], httpPort: 8080 }), {
+      server: 's', account_key: 'a', account_key_type: 'ec:P-256', cert_path: 'c', cert_key_path: 'k', cert_key_type: 'ec:P-256',
+      challenge_type: 'http-01', http_port: 8080, tls_port: 443, poll_timeout: 120, eab_alg: 'HS256', contacts: [],
+      domains: [{ type: 'dns', value: 'x.test' }],
+    });
+    assert.equal(renewalConfigOptions(base).eabKey, 'c2VjcmV0', 'eab_key is read (and merged), only never written');
   });
 
   it('names the file and the field in errors', () => {

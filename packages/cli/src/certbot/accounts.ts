@@ -14,7 +14,6 @@ export interface CertbotAccount {
   id: string;
   /** The path between `accounts/` and the id folder, e.g. `127.0.0.1:14000/dir`. */
   server: string;
-  dir: string;
   key: PrivateKey;
   url?: string;
   contacts: string[];
@@ -23,8 +22,6 @@ export interface CertbotAccount {
 
 export interface AccountDiscovery {
   accounts: CertbotAccount[];
-  /** Ids of account folders that were found but could not be used (bad private_key.json). */
-  unusable: { id: string; server: string; dir: string }[];
   warnings: string[];
 }
 
@@ -49,7 +46,7 @@ export function privateKeyFromJwk(jwk: unknown): PrivateKey {
 
 export async function discoverAccounts(certbotDir: string): Promise<AccountDiscovery> {
   const root = join(certbotDir, 'accounts');
-  const result: AccountDiscovery = { accounts: [], unusable: [], warnings: [] };
+  const result: AccountDiscovery = { accounts: [], warnings: [] };
   const dirs: string[] = [];
   await walk(root, 0, dirs, result.warnings, true);
   dirs.sort();
@@ -67,10 +64,9 @@ export async function discoverAccounts(certbotDir: string): Promise<AccountDisco
       key = privateKeyFromJwk(JSON.parse(await readFile(keyPath, 'utf8')));
     } catch (err) {
       result.warnings.push(`Warning: skipping account ${id} (${dir}): cannot read private_key.json: ${describe(err)}`);
-      result.unusable.push({ id, server, dir });
       continue;
     }
-    const account: CertbotAccount = { id, server, dir, key, contacts: [] };
+    const account: CertbotAccount = { id, server, key, contacts: [] };
 
     const regrPath = join(dir, 'regr.json');
     const regr = await readJson(regrPath, result.warnings);

@@ -16,15 +16,11 @@ export interface CertbotRenewalConf {
   confPath: string;
   server?: string;
   authenticator?: string;
-  installer?: string;
   /** `pref_challs` (certbot's normalised `--preferred-challenges`). */
   prefChalls: string[];
   http01Port?: number;
   /** `[[webroot_map]]`: domain → webroot path. */
   webrootMap: Record<string, string>;
-  /** `webroot_path` list. */
-  webrootPath: string[];
-  keyType?: string;
   /** certbot account id (`account = …`). */
   account?: string;
   /** Where the lineage's files are named by the conf, or the `live/<name>/` defaults. */
@@ -39,7 +35,6 @@ export interface CertbotLineageFiles {
   fullchainPath: string;
   privkeyPath: string;
   fullchainPem: string;
-  privkeyPem: string;
   key: PrivateKey;
   /** Identifiers from the certificate's subjectAltName, in certificate order. */
   identifiers: Identifier[];
@@ -131,7 +126,6 @@ export function readRenewalConf(certbotDir: string, confPath: string, text: stri
     confPath,
     prefChalls: configList(params, 'pref_challs'),
     webrootMap,
-    webrootPath: configList(params, 'webroot_path'),
     fullchainLink: pathOf('fullchain', 'fullchain.pem'),
     privkeyLink: pathOf('privkey', 'privkey.pem'),
     liveDir,
@@ -141,8 +135,6 @@ export function readRenewalConf(certbotDir: string, confPath: string, text: stri
   };
   set('server', configString(params, 'server'));
   set('authenticator', configString(params, 'authenticator'));
-  set('installer', configString(params, 'installer'));
-  set('keyType', configString(params, 'key_type'));
   set('account', configString(params, 'account'));
   set('http01Port', http01Port);
   return conf;
@@ -176,7 +168,7 @@ async function readLineageFiles(conf: CertbotRenewalConf): Promise<CertbotLineag
     // a certificate without subjectAltName: fall back to the lineage name
     identifiers.push({ type: 'dns', value: decodeLineageName(conf.name) });
   }
-  return { fullchainPath, privkeyPath, fullchainPem, privkeyPem, key, identifiers, notAfter: facts.notAfter };
+  return { fullchainPath, privkeyPath, fullchainPem, key, identifiers, notAfter: facts.notAfter };
 }
 
 /** The conf's path when it exists (as a file or a link), else the lineage's own live/ file when that exists. */

@@ -1,21 +1,22 @@
 /** `akamu-cli account register|deregister|show|update|key-change`. */
 import { UsageError, PrivateKey, parseKeyType } from 'akamu-client';
-import { connect, parseEab, registerAccount, requireAccountUrl, type EabFlags, type Runtime, type ServerOptions } from '../context.js';
-import { loadKeyFile, requireKeyFile } from '../files/keys.js';
+import { login, registerAccount, requireAccountUrl, saveGeneratedKey } from '../account-session.js';
+import { parseEab } from '../eab.js';
 import { writeAccountUrl, removeAccountUrl, accountUrlPath } from '../files/account-url.js';
 import { writeFileAtomic } from '../files/atomic.js';
+import { loadKeyFile, requireKeyFile } from '../files/keys.js';
+import type { DeregisterOptions, KeyChangeOptions, RegisterOptions, ShowOptions, UpdateOptions } from '../program.js';
+import type {
+  AccountDeregisterResult, AccountInfo, AccountKeyChangeResult, AccountRegisterResult, AccountShowResult, AccountUpdateResult,
+} from '../results.js';
+import type { Runtime } from '../runtime.js';
+import { connect } from '../server.js';
 
-export interface AccountOptions extends ServerOptions {
-  accountKey: string;
+function accountInfo(url: string, account: { status?: string; contact?: string[] }): AccountInfo {
+  return { url, status: account.status ?? 'valid', contacts: account.contact ?? [] };
 }
 
-export interface RegisterOptions extends AccountOptions, EabFlags {
-  keyType: string;
-  contact: string[];
-  agreeTos: boolean;
-}
-
-export async function accountRegister(opts: RegisterOptions, rt: Runtime): Promise<void> {
+export async function accountRegister(opts: RegisterOptions, rt: Runtime): Promise<AccountRegisterResult> {
   const keyType = parseKeyType(opts.keyType);
   const eab = parseEab(opts);
   const existing = await loadKeyFile(opts.accountKey, 'account key');
@@ -26,75 +27,59 @@ export async function accountRegister(opts: RegisterOptions, rt: Runtime): Promi
   }
   const accountKey = existing ?? (await PrivateKey.generate(keyType));
   const account = await registerAccount(client, accountKey, { contact: opts.contact, agreeTos: opts.agreeTos, eab });
-  if (!existing) {
-    await writeFileAtomic(opts.accountKey, accountKey.toPem(), { mkdir: true });
-    rt.out(`Generated new ${accountKey.keyType} key → ${opts.accountKey}`);
-  }
-  await writeAccountUrl(opts.accountKey, account.url);
-  if (!account.created) rt.note(`Note: the server already had an account for this key; its URL was saved to ${accountUrlPath(opts.accountKey)}`);
-  rt.out(`Registered: ${account.url}`);
+  const generatedKey = existing ? undefined : await saveGeneratedKey(opts.accountKey, accountKey, rt);
+  const sidecar = await writeAccountUrl(opts.accountKey, account.url);
+  return {
+    command: 'account register',
+    account: { url: account.url, status: account.status, contacts: account.contact },
+    created: account.created,
+    accountKeyPath: opts.accountKey,
+    accountUrlPath: sidecar,
+    generatedKey,
+  };
 }
 
-async function login(opts: AccountOptions, rt: Runtime) {
-  const key = await requireKeyFile(opts.accountKey, 'account key');
-  const url = await requireAccountUrl(opts.accountKey);
-  const client = await connect(opts, rt);
-  client.login(key, url);
-  return { client, key, url };
-}
-
-export async function accountShow(opts: AccountOptions, rt: Runtime): Promise<void> {
+export async function accountShow(opts: ShowOptions, rt: Runtime): Promise<AccountShowResult> {
   const { client, url } = await login(opts, rt);
-  const account = await client.getAccount();
-  rt.out(`URL:     ${url}`);
-  rt.out(`Status:  ${account.status ?? 'valid'}`);
-  const contacts = account.contact ?? [];
-  if (contacts.length === 0) rt.out('Contact: (none)');
-  for (const c of contacts) rt.out(`Contact: ${c}`);
+  return { command: 'account show', account: accountInfo(url, await client.getAccount()) };
 }
 
-export async function accountUpdate(opts: AccountOptions & { contact: string[] }, rt: Runtime): Promise<void> {
+export async function accountUpdate(opts: UpdateOptions, rt: Runtime): Promise<AccountUpdateResult> {
   const { client, url } = await login(opts, rt);
-  const account = await client.updateAccount(opts.contact);
-  rt.out(`Updated account: ${url}`);
-  const contacts = account.contact ?? [];
-  if (contacts.length === 0) rt.out('  Contact: (none)');
-  for (const c of contacts) rt.out(`  Contact: ${c}`);
+  return { command: 'account update', account: accountInfo(url, await client.updateAccount(opts.contact)) };
 }
 
-export async function accountDeregister(opts: AccountOptions, rt: Runtime): Promise<void> {
+export async function accountDeregister(opts: DeregisterOptions, rt: Runtime): Promise<AccountDeregisterResult> {
   const { client, url } = await login(opts, rt);
-  await client.deactivateAccount();
+  const account = accountInfo(url, await client.deactivateAccount());
+  const result: AccountDeregisterResult = { command: 'account deregister', account, accountUrlPath: accountUrlPath(opts.accountKey) };
   try {
     await removeAccountUrl(opts.accountKey);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      rt.note(`Warning: account deactivated but could not remove sidecar ${accountUrlPath(opts.accountKey)}: ${(err as Error).message}. Future commands may attempt to use the deactivated account.`);
-    }
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') result.sidecarError = (err as Error).message;
   }
-  rt.out(`Deactivated: ${url}`);
+  return result;
 }
 
-export async function accountKeyChange(opts: AccountOptions & { newKey: string; newKeyType: string }, rt: Runtime): Promise<void> {
+export async function accountKeyChange(opts: KeyChangeOptions, rt: Runtime): Promise<AccountKeyChangeResult> {
   const newKeyType = parseKeyType(opts.newKeyType);
   const oldKey = await requireKeyFile(opts.accountKey, 'account key');
   const url = await requireAccountUrl(opts.accountKey);
-  let newKey = await loadKeyFile(opts.newKey, 'new key');
-  let generated = false;
-  if (!newKey) {
-    newKey = await PrivateKey.generate(newKeyType);
-    generated = true;
-  }
+  const existing = await loadKeyFile(opts.newKey, 'new key');
+  const newKey = existing ?? (await PrivateKey.generate(newKeyType));
   if (newKey.publicKeyDer().equals(oldKey.publicKeyDer())) throw new UsageError('--new-key is the same key as --account-key');
   const client = await connect(opts, rt);
   client.login(oldKey, url);
-  if (generated) {
-    // keep the new key on disk before the server switches to it, so it can never be lost
-    await writeFileAtomic(opts.newKey, newKey.toPem(), { mkdir: true });
-    rt.out(`Generated new ${newKey.keyType} key → ${opts.newKey}`);
-  }
+  // keep the new key on disk before the server switches to it, so it can never be lost
+  const generatedKey = existing ? undefined : await saveGeneratedKey(opts.newKey, newKey, rt);
   await client.changeKey(newKey);
   await writeFileAtomic(opts.accountKey, newKey.toPem());
-  rt.out(`Key changed. New key written to ${opts.accountKey}`);
-  rt.out(`Account URL unchanged: ${url}`);
+  return {
+    command: 'account key-change',
+    accountUrl: url,
+    accountKeyPath: opts.accountKey,
+    newKeyPath: opts.newKey,
+    keyType: newKey.keyType,
+    generatedKey,
+  };
 }

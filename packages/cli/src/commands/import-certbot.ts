@@ -7,37 +7,28 @@
 import { lstat, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AkamuError, KEY_TYPES, UsageError, type PrivateKey } from 'akamu-client';
-import { LETS_ENCRYPT_DIRECTORY, checkServerUrl, type Runtime } from '../context.js';
+import { DEFAULT_CERTBOT_DIR, LETS_ENCRYPT_DIRECTORY } from '../defaults.js';
+import type { ImportCertbotOptions } from '../program.js';
+import type {
+  CertbotAccountInfo, CertbotImportResult, CertbotLineageInfo, CertbotListResult, ImportedAccount, ImportedCertificate,
+} from '../results.js';
+import type { Runtime } from '../runtime.js';
+import { checkServerUrl } from '../server.js';
 import { accountUrlPath } from '../files/account-url.js';
 import { writeFilesAtomic } from '../files/atomic.js';
 import { describeFsError } from '../files/keys.js';
-import { RENEWAL_DEFAULTS, renderRenewalConfig, renewalConfigPath, type RenewalConfig } from '../files/renewal-config.js';
+import { renderRenewalConfig, renewalConfigFromOptions, renewalConfigPath, type RenewalConfig } from '../files/renewal-config.js';
 import { accountMatchesServer, discoverAccounts, type CertbotAccount } from '../certbot/accounts.js';
 import { mapChallenge, type DnsChallenge } from '../certbot/challenge-map.js';
 import { discoverLineages, lineageMatchesDomains, type CertbotLineage, type CertbotLineageFiles } from '../certbot/lineages.js';
 
-export const DEFAULT_CERTBOT_DIR = '/etc/letsencrypt';
+type ReadableLineage = CertbotLineage & { files: CertbotLineageFiles };
 
-export interface ImportCertbotOptions {
-  certbotDir?: string;
-  accountKey?: string;
-  server?: string;
-  domain?: string[];
-  certDir?: string;
-  dnsChallenge?: string;
-  dnsHook?: string;
-  dryRun?: boolean;
-  list?: boolean;
-}
-
+/** One certificate to import: what is reported, and the renewal config to write. */
 interface CertificatePlan {
-  lineage: CertbotLineage & { files: CertbotLineageFiles };
-  chainPath: string;
-  keyPath: string;
-  configPath: string;
+  imported: ImportedCertificate;
+  lineage: ReadableLineage;
   config: RenewalConfig;
-  dns: boolean;
-  notes: string[];
 }
 
 /** The key type string stored in a renewal config; RSA keys keep their real modulus size when akamu knows it. */
@@ -67,44 +58,35 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-function accountLine(a: { id: string; server: string; url?: string; createdAt?: string }): string {
-  return `  CA: ${a.server}  ID: ${a.id}  URL: ${a.url ?? '(no URL)'}  created: ${a.createdAt ?? 'unknown date'}`;
+function accountInfo(a: CertbotAccount): CertbotAccountInfo {
+  return { id: a.id, server: a.server, url: a.url, createdAt: a.createdAt };
 }
 
-function lineageLine(l: CertbotLineage, dnsChallenge: DnsChallenge): string {
-  const auth = l.authenticator ?? 'standalone';
-  const mapped = mapChallenge(l.authenticator, l.prefChalls, dnsChallenge).challenge;
-  let line = `  domain: ${l.name}  server: ${l.server ?? LETS_ENCRYPT_DIRECTORY}  challenge: ${auth} (→ ${mapped})`;
-  if (l.files) {
-    line += `  names: ${l.files.identifiers.map((i) => i.value).join(', ')}  key: ${keyTypeOf(l.files.key).type}`;
-    line += `  expires: ${l.files.notAfter.toISOString()}`;
-  } else {
-    line += `  (not importable: ${l.problem ?? 'unknown problem'})`;
-  }
-  const roots = Object.entries(l.webrootMap);
-  if (roots.length > 0) line += `  webroot: ${roots.map(([d, p]) => `${d}=${p}`).join(', ')}`;
-  return line;
+function lineageInfo(l: CertbotLineage, dnsChallenge: DnsChallenge): CertbotLineageInfo {
+  const info: CertbotLineageInfo = {
+    name: l.name,
+    server: l.server ?? LETS_ENCRYPT_DIRECTORY,
+    authenticator: l.authenticator ?? 'standalone',
+    challenge: mapChallenge(l.authenticator, l.prefChalls, dnsChallenge).challenge,
+    webroots: l.webrootMap,
+  };
+  if (l.files) info.certificate = { identifiers: l.files.identifiers, keyType: keyTypeOf(l.files.key).type, notAfter: l.files.notAfter };
+  else info.problem = l.problem;
+  return info;
 }
 
-export async function importCertbot(opts: ImportCertbotOptions, rt: Runtime): Promise<void> {
-  const certbotDir = resolve(opts.certbotDir ?? DEFAULT_CERTBOT_DIR);
-  const dnsChallenge = parseDnsChallenge(opts.dnsChallenge);
-  const domains = opts.domain ?? [];
-  if (opts.server !== undefined) checkServerUrl(opts.server);
-
-  // ---- usage checks that need no certbot data: before anything is read or written ------------
-  let accountKeyPath: string | undefined;
-  if (!opts.list) {
-    if (!opts.accountKey) throw new UsageError('--account-key <FILE> is required (unless --list is given)');
-    accountKeyPath = resolve(opts.accountKey);
-    if (await exists(accountKeyPath)) {
-      throw new UsageError(`${opts.accountKey} already exists; remove it or choose a different --account-key path`);
-    }
-    if (await exists(accountUrlPath(accountKeyPath))) {
-      throw new UsageError(`${accountUrlPath(opts.accountKey)} already exists; remove it or choose a different --account-key path`);
-    }
+/** The account key path: required (unless --list), and neither it nor its sidecar may exist yet. */
+async function checkAccountKeyPath(given: string | undefined): Promise<string> {
+  if (!given) throw new UsageError('--account-key <FILE> is required (unless --list is given)');
+  const path = resolve(given);
+  if (await exists(path)) throw new UsageError(`${given} already exists; remove it or choose a different --account-key path`);
+  if (await exists(accountUrlPath(path))) {
+    throw new UsageError(`${accountUrlPath(given)} already exists; remove it or choose a different --account-key path`);
   }
+  return path;
+}
 
+async function checkCertbotDir(certbotDir: string): Promise<void> {
   let dirStat;
   try {
     dirStat = await stat(certbotDir);
@@ -112,150 +94,156 @@ export async function importCertbot(opts: ImportCertbotOptions, rt: Runtime): Pr
     throw new UsageError(`cannot read certbot directory ${certbotDir}: ${describeFsError(err as NodeJS.ErrnoException)}; check --certbot-dir`);
   }
   if (!dirStat.isDirectory()) throw new UsageError(`--certbot-dir ${certbotDir} is not a directory`);
+}
 
-  const found = await discoverAccounts(certbotDir);
-  const lineages = await discoverLineages(certbotDir);
-  for (const w of [...found.warnings, ...lineages.warnings]) rt.note(w);
-
-  if (opts.list) {
-    rt.out(`Accounts found in ${certbotDir}:`);
-    if (found.accounts.length === 0) rt.out('  (none)');
-    for (const a of found.accounts) rt.out(accountLine(a));
-    rt.out('');
-    rt.out('Renewals found:');
-    if (lineages.lineages.length === 0) rt.out('  (none)');
-    for (const l of lineages.lineages) rt.out(lineageLine(l, dnsChallenge));
-    return;
-  }
-
-  // ---- the account ---------------------------------------------------------------------------
-  const candidates = opts.server !== undefined ? found.accounts.filter((a) => accountMatchesServer(a, opts.server!)) : found.accounts;
+/** The one account to import: `--server` chooses when there are several. */
+function chooseAccount(accounts: CertbotAccount[], server: string | undefined, certbotDir: string, rt: Runtime): CertbotAccount {
+  const candidates = server !== undefined ? accounts.filter((a) => accountMatchesServer(a, server)) : accounts;
   if (candidates.length === 0) {
     throw new AkamuError('no certbot accounts found; check --certbot-dir and --server', 'not-found');
   }
   if (candidates.length > 1) {
-    rt.note(opts.server === undefined
-      ? 'Multiple certbot accounts found. Specify --server to select one:'
-      : `Multiple certbot accounts found for ${opts.server}:`);
-    for (const a of candidates) rt.note(accountLine(a));
-    throw new UsageError(opts.server === undefined
+    rt.emit({ type: 'certbot-accounts-ambiguous', server, candidates: candidates.map(accountInfo) });
+    throw new UsageError(server === undefined
       ? 'use --server <URL> to select an account'
-      : `several certbot accounts are registered with ${opts.server}; import from a copy of ${certbotDir} that keeps only the one you want`);
+      : `several certbot accounts are registered with ${server}; import from a copy of ${certbotDir} that keeps only the one you want`);
   }
-  const account = candidates[0]!;
-  const accountKeyType = keyTypeOf(account.key);
+  return candidates[0]!;
+}
 
-  // ---- the certificates ----------------------------------------------------------------------
-  const usableIds = new Set(found.accounts.map((a) => a.id));
+/** The lineages to import: those asked for (`-d`), of this account, whose files could be read. */
+function selectLineages(lineages: CertbotLineage[], accounts: CertbotAccount[], account: CertbotAccount, domains: string[], rt: Runtime) {
+  const usableIds = new Set(accounts.map((a) => a.id));
   const belongs = (l: CertbotLineage): boolean => {
     if (l.account === account.id) return true;
     if (l.account !== undefined && usableIds.has(l.account)) return false;
     return accountMatchesServer(account, l.server ?? LETS_ENCRYPT_DIRECTORY);
   };
-  const wanted = lineages.lineages.filter((l) => lineageMatchesDomains(l, domains));
-  for (const d of domains) {
-    if (!lineages.lineages.some((l) => lineageMatchesDomains(l, [d]))) rt.note(`Warning: no certbot certificate found for ${d}`);
-  }
-  const selected: (CertbotLineage & { files: CertbotLineageFiles })[] = [];
-  for (const l of wanted) {
+  const unmatchedDomains = domains.filter((d) => !lineages.some((l) => lineageMatchesDomains(l, [d])));
+  for (const domain of unmatchedDomains) rt.emit({ type: 'certbot-domain-unmatched', domain });
+  const selected: ReadableLineage[] = [];
+  const skipped: CertbotImportResult['skipped'] = [];
+  for (const l of lineages.filter((x) => lineageMatchesDomains(x, domains))) {
     if (!belongs(l)) {
-      rt.note(`Note: skipping ${l.name}: it belongs to another certbot account (${l.account ?? 'unknown'} at ${l.server ?? LETS_ENCRYPT_DIRECTORY})`);
+      const s = { name: l.name, account: l.account, server: l.server ?? LETS_ENCRYPT_DIRECTORY };
+      rt.emit({ type: 'certbot-lineage-skipped', ...s });
+      skipped.push(s);
       continue;
     }
     if (!l.files) continue; // already reported while reading
-    selected.push(l as CertbotLineage & { files: CertbotLineageFiles });
+    selected.push(l as ReadableLineage);
   }
-
-  let certDir: string | undefined;
-  if (selected.length > 0) {
-    if (!opts.certDir) throw new UsageError('--cert-dir <DIR> is required when importing certificates');
-    certDir = resolve(opts.certDir);
-    if (await exists(certDir)) {
-      const s = await stat(certDir).catch(() => undefined);
-      if (!s?.isDirectory()) throw new UsageError(`--cert-dir ${opts.certDir} is not a directory`);
-    }
-  }
-
-  const plans: CertificatePlan[] = [];
-  for (const l of selected) {
-    const chainPath = join(certDir!, `${l.name}.pem`);
-    const keyPath = `${chainPath}.key.pem`;
-    const configPath = renewalConfigPath(chainPath);
-    for (const p of [chainPath, keyPath, configPath]) {
-      if (await exists(p)) throw new UsageError(`${p} already exists; remove it or choose a different --cert-dir`);
-    }
-    const mapping = mapChallenge(l.authenticator, l.prefChalls, dnsChallenge);
-    const certKeyType = keyTypeOf(l.files.key);
-    const notes = [...mapping.notes];
-    if (certKeyType.note) notes.push(certKeyType.note);
-    let server = l.server;
-    if (!server) {
-      server = LETS_ENCRYPT_DIRECTORY;
-      notes.push(`renewal config ${l.confPath} has no 'server'; using Let's Encrypt production`);
-    }
-    const config: RenewalConfig = {
-      server,
-      domains: l.files.identifiers.map((i) => ({ type: i.type, value: i.value })),
-      account_key: accountKeyPath!,
-      account_key_type: accountKeyType.type,
-      cert_path: chainPath,
-      cert_key_path: keyPath,
-      cert_key_type: certKeyType.type,
-      challenge_type: mapping.challenge,
-      http_port: l.http01Port ?? RENEWAL_DEFAULTS.http_port,
-      tls_port: RENEWAL_DEFAULTS.tls_port,
-      poll_timeout: RENEWAL_DEFAULTS.poll_timeout,
-      eab_alg: RENEWAL_DEFAULTS.eab_alg,
-      contacts: [...account.contacts],
-    };
-    if (mapping.dns && opts.dnsHook) config.dns_hook = opts.dnsHook;
-    plans.push({ lineage: l, chainPath, keyPath, configPath, config, dns: mapping.dns, notes });
-  }
-
-  if (accountKeyType.note) rt.note(`Note for the account key: ${accountKeyType.note}`);
-  for (const p of plans) {
-    for (const n of p.notes) rt.note(`Note for ${p.lineage.name}: ${n}`);
-  }
-
-  // ---- dry run: say what would happen, touch nothing ----------------------------------------
-  if (opts.dryRun) {
-    rt.out(`[dry-run] Would write account key to ${accountKeyPath}`);
-    if (account.url) rt.out(`[dry-run] Would write account URL to ${accountUrlPath(accountKeyPath!)}`);
-    else rt.note(noUrlWarning(account));
-    if (plans.length === 0) rt.out('No renewal configurations found to import.');
-    for (const p of plans) {
-      rt.out(`[dry-run] Would copy ${p.lineage.files.fullchainPath} → ${p.chainPath}`);
-      rt.out(`[dry-run] Would copy ${p.lineage.files.privkeyPath} → ${p.keyPath}`);
-      rt.out(`[dry-run] Would write renewal config to ${p.configPath}`);
-    }
-    return;
-  }
-
-  // ---- write ---------------------------------------------------------------------------------
-  const accountFiles = [{ path: accountKeyPath!, data: account.key.toPem() }];
-  if (account.url) accountFiles.push({ path: accountUrlPath(accountKeyPath!), data: account.url });
-  await writeFilesAtomic(accountFiles, { mkdir: true });
-  rt.out(`Account key written to ${accountKeyPath}`);
-  if (account.url) rt.out(`Account URL written to ${accountUrlPath(accountKeyPath!)}`);
-  else rt.note(noUrlWarning(account));
-
-  if (plans.length === 0) rt.out('No renewal configurations found to import.');
-  for (const p of plans) {
-    await writeFilesAtomic([
-      { path: p.chainPath, data: p.lineage.files.fullchainPem },
-      { path: p.keyPath, data: p.lineage.files.key.toPem() },
-      { path: p.configPath, data: await renderRenewalConfig(p.config) },
-    ], { mkdir: true });
-    if (p.dns && !opts.dnsHook) {
-      rt.note(`Warning for ${p.lineage.name}: challenge type '${p.config.challenge_type}' requires a DNS hook script. Re-import with --dns-hook <CMD> or add dns_hook to the renewal config before renewing.`);
-    }
-    rt.out(`  ${p.lineage.name}  →  ${p.configPath}`);
-    rt.out(`    To renew: akamu-cli renew --renewal-config ${p.configPath}`);
-  }
-  rt.out('');
-  rt.out(`Import complete: 1 account, ${plans.length} certificate(s).`);
+  return { selected, skipped, unmatchedDomains };
 }
 
-function noUrlWarning(account: CertbotAccount): string {
-  return `Warning: no account URL found in regr.json for account ${account.id}; you may need to re-register with the CA.`;
+async function checkCertDir(given: string | undefined): Promise<string> {
+  if (!given) throw new UsageError('--cert-dir <DIR> is required when importing certificates');
+  const certDir = resolve(given);
+  if (await exists(certDir)) {
+    const s = await stat(certDir).catch(() => undefined);
+    if (!s?.isDirectory()) throw new UsageError(`--cert-dir ${given} is not a directory`);
+  }
+  return certDir;
+}
+
+async function planCertificate(
+  l: ReadableLineage, certDir: string, account: ImportedAccount, contacts: string[], opts: { dnsChallenge: DnsChallenge; dnsHook?: string },
+): Promise<CertificatePlan> {
+  const chainPath = join(certDir, `${l.name}.pem`);
+  const keyPath = `${chainPath}.key.pem`;
+  const configPath = renewalConfigPath(chainPath);
+  for (const p of [chainPath, keyPath, configPath]) {
+    if (await exists(p)) throw new UsageError(`${p} already exists; remove it or choose a different --cert-dir`);
+  }
+  const mapping = mapChallenge(l.authenticator, l.prefChalls, opts.dnsChallenge);
+  const certKeyType = keyTypeOf(l.files.key);
+  const notes = [...mapping.notes];
+  if (certKeyType.note) notes.push(certKeyType.note);
+  let server = l.server;
+  if (!server) {
+    server = LETS_ENCRYPT_DIRECTORY;
+    notes.push(`renewal config ${l.confPath} has no 'server'; using Let's Encrypt production`);
+  }
+  const config = renewalConfigFromOptions({
+    server,
+    identifiers: l.files.identifiers,
+    accountKey: account.keyPath,
+    keyType: account.keyType,
+    out: chainPath,
+    certKey: keyPath,
+    certKeyType: certKeyType.type,
+    challenge: mapping.challenge,
+    httpPort: l.http01Port,
+    dnsHook: mapping.dns && opts.dnsHook ? opts.dnsHook : undefined,
+  }, { contacts });
+  const imported: ImportedCertificate = {
+    name: l.name,
+    identifiers: l.files.identifiers,
+    challenge: mapping.challenge,
+    dnsHookMissing: mapping.dns && !opts.dnsHook,
+    source: { chainPath: l.files.fullchainPath, keyPath: l.files.privkeyPath },
+    chainPath,
+    keyPath,
+    renewalConfigPath: configPath,
+    notes,
+  };
+  return { imported, lineage: l, config };
+}
+
+export async function importCertbot(opts: ImportCertbotOptions, rt: Runtime): Promise<CertbotListResult | CertbotImportResult> {
+  const certbotDir = resolve(opts.certbotDir ?? DEFAULT_CERTBOT_DIR);
+  const dnsChallenge = parseDnsChallenge(opts.dnsChallenge);
+  const domains = opts.domain ?? [];
+  if (opts.server !== undefined) checkServerUrl(opts.server);
+  // usage checks that need no certbot data: before anything is read or written
+  const accountKeyPath = opts.list ? undefined : await checkAccountKeyPath(opts.accountKey);
+  await checkCertbotDir(certbotDir);
+
+  const found = await discoverAccounts(certbotDir);
+  const lineages = await discoverLineages(certbotDir);
+  for (const w of [...found.warnings, ...lineages.warnings]) rt.note(w);
+
+  if (accountKeyPath === undefined) {
+    return {
+      command: 'import certbot', mode: 'list', certbotDir,
+      accounts: found.accounts.map(accountInfo),
+      lineages: lineages.lineages.map((l) => lineageInfo(l, dnsChallenge)),
+    };
+  }
+
+  const chosen = chooseAccount(found.accounts, opts.server, certbotDir, rt);
+  const accountKeyType = keyTypeOf(chosen.key);
+  const account: ImportedAccount = {
+    ...accountInfo(chosen), keyPath: accountKeyPath, keyType: accountKeyType.type, urlPath: chosen.url ? accountUrlPath(accountKeyPath) : undefined,
+  };
+  const { selected, skipped, unmatchedDomains } = selectLineages(lineages.lineages, found.accounts, chosen, domains, rt);
+  const plans: CertificatePlan[] = [];
+  if (selected.length > 0) {
+    const certDir = await checkCertDir(opts.certDir);
+    for (const l of selected) plans.push(await planCertificate(l, certDir, account, [...chosen.contacts], { dnsChallenge, dnsHook: opts.dnsHook }));
+  }
+
+  if (accountKeyType.note) rt.emit({ type: 'certbot-note', note: accountKeyType.note });
+  for (const p of plans) {
+    for (const note of p.imported.notes) rt.emit({ type: 'certbot-note', lineage: p.imported.name, note });
+  }
+  const result: CertbotImportResult = {
+    command: 'import certbot', mode: opts.dryRun ? 'dry-run' : 'import', certbotDir, account,
+    accountKeyNote: accountKeyType.note, certificates: plans.map((p) => p.imported), skipped, unmatchedDomains,
+  };
+  if (opts.dryRun) return result;
+
+  const accountFiles = [{ path: accountKeyPath, data: chosen.key.toPem() }];
+  if (chosen.url && account.urlPath) accountFiles.push({ path: account.urlPath, data: chosen.url });
+  await writeFilesAtomic(accountFiles, { mkdir: true });
+  rt.emit({ type: 'certbot-account-written', account });
+  for (const p of plans) {
+    await writeFilesAtomic([
+      { path: p.imported.chainPath, data: p.lineage.files.fullchainPem },
+      { path: p.imported.keyPath, data: p.lineage.files.key.toPem() },
+      { path: p.imported.renewalConfigPath, data: await renderRenewalConfig(p.config) },
+    ], { mkdir: true });
+    rt.emit({ type: 'certbot-certificate-written', certificate: p.imported });
+  }
+  return result;
 }

@@ -3,36 +3,32 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import {
   PrivateKey, UsageError, AkamuError, parseKeyType, issueCertificate, buildCsr, splitPemCertificates,
-  publicKeyMatches, type KeyType, type AcmeClient, type Identifier, type Solver,
+  publicKeyMatches, type KeyType, type AcmeClient, type Identifier, type Logger, type Solver,
 } from 'akamu-client';
-import {
-  connect, parseEab, parsePort, parsePositiveSeconds, registerAccount,
-  type EabCredentials, type EabFlags, type Runtime, type ServerOptions,
-} from '../context.js';
+import { registerAccount, saveGeneratedKey } from '../account-session.js';
+import { StepError } from '../errors.js';
+import { parseEab, type EabCredentials } from '../eab.js';
+import { parsePort, parsePositiveSeconds } from '../flag-values.js';
+import type { IssueOptions } from '../program.js';
+import type { IssueResult } from '../results.js';
+import type { Runtime } from '../runtime.js';
+import { connect } from '../server.js';
 import { loadKeyFile } from '../files/keys.js';
 import { readAccountUrl, writeAccountUrl } from '../files/account-url.js';
-import { prepareWrite, writeFileAtomic, writeFilesAtomic } from '../files/atomic.js';
-import { renderRenewalConfig, renewalConfigPath, type RenewalConfig } from '../files/renewal-config.js';
-import { parseDomains } from '../identifiers.js';
+import { prepareWrite, writeFilesAtomic } from '../files/atomic.js';
+import { RENEWAL_FIELDS, renderRenewalConfig, renewalConfigFromOptions, renewalConfigPath, type RenewalConfig } from '../files/renewal-config.js';
+import { identifiersFromFlags, normalizeIdentifiers } from '../identifiers.js';
 import { makeSolver } from '../solvers.js';
 
-export interface IssueOptions extends ServerOptions, EabFlags {
-  accountKey: string;
-  domain: string[];
-  out: string;
-  keyType?: string;
-  certKeyType?: string;
-  certKey?: string;
-  challenge?: string;
-  dnsHook?: string;
-  httpPort?: string;
-  tlsPort?: string;
-  onionKey?: string;
-  tkauthUrl?: string;
-  tkauthKeytab?: string;
-  jwtcc?: string;
-  pollTimeout?: string;
-  profile?: string;
+/**
+ * What an issuance is planned from: the issue flags, with identifiers instead of `-d` strings and
+ * numbers as given (strings from flags, numbers from a renewal config; both are checked).
+ */
+export interface IssueSettings extends Omit<IssueOptions, 'domain' | 'httpPort' | 'tlsPort' | 'pollTimeout'> {
+  identifiers: Identifier[];
+  httpPort?: string | number;
+  tlsPort?: string | number;
+  pollTimeout?: string | number;
 }
 
 /** How the certificate key is chosen (renew passes its own rule). */
@@ -46,7 +42,7 @@ export interface CertKeyRule {
 }
 
 export interface IssuePlan {
-  opts: IssueOptions;
+  opts: IssueSettings;
   identifiers: Identifier[];
   accountKeyType: KeyType;
   eab?: EabCredentials;
@@ -70,7 +66,7 @@ interface CertKeyPlan {
   isNew: boolean;
 }
 
-const NOT_YET: [keyof IssueOptions, string][] = [
+const NOT_YET: [keyof IssueSettings, string][] = [
   ['onionKey', '--onion-key (onion-csr-01)'],
   ['tkauthUrl', '--tkauth-url (tkauth-01)'],
   ['tkauthKeytab', '--tkauth-keytab (tkauth-01)'],
@@ -82,7 +78,7 @@ async function planCertKey(path: string, rule: CertKeyRule, rt: Runtime): Promis
   if (existing) {
     if (rule.requested === undefined || rule.requested === existing.keyType) return { path, key: Promise.resolve(existing), isNew: false };
     if (rule.pinned) {
-      rt.note(`Note: --cert-key ${path} is a ${existing.keyType} key; --cert-key-type ${rule.requested} is ignored`);
+      rt.emit({ type: 'cert-key-type-ignored', path, keyType: existing.keyType, requested: rule.requested });
       return { path, key: Promise.resolve(existing), isNew: false };
     }
     rt.log.info(`certificate key ${path} is ${existing.keyType}; a new ${rule.requested} key replaces it once the certificate is issued`);
@@ -106,20 +102,21 @@ async function checkWritable(path: string): Promise<void> {
 
 /** Validate everything and read local files: no network, nothing written. */
 export async function planIssue(
-  opts: IssueOptions,
+  opts: IssueSettings,
   rt: Runtime,
   extra: { contacts?: string[]; certKeyRule?: CertKeyRule; eabKidForConfig?: string } = {},
 ): Promise<IssuePlan> {
   for (const [flag, name] of NOT_YET) {
     if (opts[flag] !== undefined) throw new UsageError(`${name} is not supported yet`);
   }
-  const identifiers = parseDomains(opts.domain);
-  const accountKeyType = parseKeyType(opts.keyType ?? 'ec:P-256');
+  const identifiers = normalizeIdentifiers(opts.identifiers);
+  // the defaults are the renewal config's (the reference gives the same ones for the flags)
+  const accountKeyType = parseKeyType(opts.keyType ?? RENEWAL_FIELDS.account_key_type.default);
   const eab = parseEab(opts);
-  const pollTimeout = parsePositiveSeconds(opts.pollTimeout ?? '120', '--poll-timeout');
-  const challenge = opts.challenge ?? 'http-01';
-  const httpPort = parsePort(opts.httpPort ?? '80', '--http-port');
-  const tlsPort = parsePort(opts.tlsPort ?? '443', '--tls-port');
+  const pollTimeout = parsePositiveSeconds(String(opts.pollTimeout ?? RENEWAL_FIELDS.poll_timeout.default), '--poll-timeout');
+  const challenge = opts.challenge ?? RENEWAL_FIELDS.challenge_type.default;
+  const httpPort = parsePort(String(opts.httpPort ?? RENEWAL_FIELDS.http_port.default), '--http-port');
+  const tlsPort = parsePort(String(opts.tlsPort ?? RENEWAL_FIELDS.tls_port.default), '--tls-port');
   const solver = makeSolver({ challenge, dnsHook: opts.dnsHook, httpPort, tlsPort }, rt);
   solver.check?.(identifiers);
 
@@ -128,7 +125,7 @@ export async function planIssue(
   const rule = extra.certKeyRule ?? {
     pinned: opts.certKey !== undefined,
     requested: opts.certKeyType !== undefined ? parseKeyType(opts.certKeyType) : undefined,
-    fallbackType: 'ec:P-256',
+    fallbackType: RENEWAL_FIELDS.cert_key_type.default,
   };
   const certKey = await planCertKey(opts.certKey ?? `${opts.out}.key.pem`, rule, rt);
   await checkWritable(opts.out);
@@ -140,47 +137,55 @@ export async function planIssue(
 }
 
 /** Log in with the sidecar's account, or register one (writing key and sidecar at once). */
-async function useAccount(client: AcmeClient, plan: IssuePlan, rt: Runtime): Promise<void> {
+async function useAccount(client: AcmeClient, plan: IssuePlan, rt: Runtime): Promise<IssueResult['account']> {
   const { opts } = plan;
   const accountKey = plan.existingAccountKey ?? (await PrivateKey.generate(plan.accountKeyType));
   if (plan.accountUrl) {
     client.login(accountKey, plan.accountUrl);
     if (plan.eab) rt.log.debug('an account URL sidecar exists; --eab-kid/--eab-key are not needed and were not used');
-    return;
+    return { url: plan.accountUrl, registered: false };
   }
   const account = await registerAccount(client, accountKey, { agreeTos: true, eab: plan.eab, contact: plan.contacts }).catch((err: unknown) => {
-    throw prefixError('register', err);
+    throw err instanceof Error ? new StepError('register', err) : err;
   });
-  if (!plan.existingAccountKey) {
-    await writeFileAtomic(opts.accountKey, accountKey.toPem(), { mkdir: true });
-    rt.out(`Generated new ${accountKey.keyType} key → ${opts.accountKey}`);
-  }
+  const generatedKey = plan.existingAccountKey ? undefined : await saveGeneratedKey(opts.accountKey, accountKey, rt);
   await writeAccountUrl(opts.accountKey, account.url);
   client.login(accountKey, account.url);
-  rt.out(`Registered new account: ${account.url}`);
-  const tos = client.directory.meta?.termsOfService;
-  if (tos) rt.note(`Note: the new account agreed to the terms of service at ${tos}`);
+  rt.emit({ type: 'account-registered', url: account.url, termsOfService: client.directory.meta?.termsOfService });
+  return { url: account.url, registered: true, generatedKey };
 }
 
-/** Order, validate, finalize, download; then write key, chain and renewal config together. */
-export async function executeIssue(plan: IssuePlan, client: AcmeClient, rt: Runtime, extra: { replaces?: string } = {}): Promise<void> {
-  const { opts } = plan;
-  // the CSR (and the ASN.1 modules it needs) is built while the order is being validated
-  const names = plan.identifiers.map((i) => i.value);
-  const csr = plan.certKey.key.then((k) => buildCsr(k, names));
-  csr.catch(() => {}); // awaited by issueCertificate; avoid an unhandled rejection meanwhile
-  warnUnknownProfile(client, opts.profile, rt);
-  await useAccount(client, plan, rt);
+/**
+ * The CSR for the order: the one place identifiers are turned into the names buildCsr takes today
+ * (the library's buildCsr will take the identifiers themselves).
+ */
+function buildCsrFor(key: PrivateKey, identifiers: Identifier[]): Promise<Buffer> {
+  return buildCsr(key, identifiers.map((i) => i.value));
+}
 
-  const result = await issueCertificate(client, {
+/** The one call of the library's issuance flow (it will take a list of solvers, one chosen per authorization). */
+function orderCertificate(client: AcmeClient, plan: IssuePlan, csr: Promise<Buffer>, replaces: string | undefined, log: Logger) {
+  return issueCertificate(client, {
     identifiers: plan.identifiers,
-    profile: opts.profile,
-    replaces: extra.replaces,
+    profile: plan.opts.profile,
+    replaces,
     solver: plan.solver,
     csr: () => csr,
     pollTimeoutMs: plan.pollTimeout * 1000,
-    log: rt.log.child?.('akamu_client') ?? rt.log,
+    log,
   });
+}
+
+/** Order, validate, finalize, download; then write key, chain and renewal config together. */
+export async function executeIssue(plan: IssuePlan, client: AcmeClient, rt: Runtime, extra: { replaces?: string } = {}): Promise<IssueResult> {
+  const { opts } = plan;
+  // the CSR (and the ASN.1 modules it needs) is built while the order is being validated
+  const csr = plan.certKey.key.then((k) => buildCsrFor(k, plan.identifiers));
+  csr.catch(() => {}); // awaited by issueCertificate; avoid an unhandled rejection meanwhile
+  warnUnknownProfile(client, opts.profile, rt);
+  const account = await useAccount(client, plan, rt);
+
+  const result = await orderCertificate(client, plan, csr, extra.replaces, rt.log.child?.('akamu_client') ?? rt.log);
 
   const key = await plan.certKey.key;
   const leaf = splitPemCertificates(result.chainPem)[0];
@@ -188,51 +193,51 @@ export async function executeIssue(plan: IssuePlan, client: AcmeClient, rt: Runt
     throw new AkamuError('the server returned a certificate that does not match the certificate key; nothing was written');
   }
   const configPath = renewalConfigPath(opts.out);
-  const config = renewalConfig(plan, key.keyType, result.order.profile ?? opts.profile);
+  const profile = result.order.profile ?? opts.profile;
+  const config = renewalConfig(plan, key.keyType, profile);
   // key, chain and renewal config are all fully written before any of them is moved into place
   const files = [{ path: opts.out, data: result.chainPem }, { path: configPath, data: await renderRenewalConfig(config) }];
   if (plan.certKey.isNew) files.unshift({ path: plan.certKey.path, data: key.toPem() });
   await writeFilesAtomic(files);
 
-  if (plan.certKey.isNew) rt.out(`Certificate key saved to ${plan.certKey.path}`);
-  rt.out(`Certificate written to ${opts.out}`);
-  if (result.order.certificate) rt.out(`Certificate URL:  ${result.order.certificate}`);
-  rt.out(`Certificate key:  ${plan.certKey.path}`);
-  rt.out(`Renewal config:   ${configPath}`);
-  rt.out(`To renew: akamu-cli renew --renewal-config ${configPath}`);
-  if (opts.eabKey !== undefined) {
-    rt.note('Note: the EAB HMAC key is NOT saved in the renewal config; supply --eab-key again if the account ever has to be registered anew.');
-  }
+  return {
+    command: 'issue',
+    identifiers: plan.identifiers,
+    account,
+    certificate: { path: opts.out, url: result.order.certificate, profile },
+    certificateKey: { path: plan.certKey.path, keyType: key.keyType, generated: plan.certKey.isNew },
+    renewalConfigPath: configPath,
+    eabKeyNotStored: opts.eabKey !== undefined,
+  };
 }
 
 /** What `renew --renewal-config` needs to repeat this issuance; paths are made absolute for cron. */
 function renewalConfig(plan: IssuePlan, certKeyType: KeyType, profile: string | undefined): RenewalConfig {
   const { opts } = plan;
-  const cfg: RenewalConfig = {
-    server: opts.server,
-    domains: plan.identifiers.map((i) => ({ type: i.type, value: i.value })),
-    account_key: resolve(opts.accountKey),
-    account_key_type: plan.existingAccountKey?.keyType ?? plan.accountKeyType,
-    cert_path: resolve(opts.out),
-    cert_key_path: resolve(plan.certKey.path),
-    cert_key_type: certKeyType,
-    challenge_type: plan.challenge,
-    http_port: plan.httpPort,
-    tls_port: plan.tlsPort,
-    poll_timeout: plan.pollTimeout,
-    eab_alg: plan.eab?.alg ?? (opts.eabAlg ? opts.eabAlg.toUpperCase() : 'HS256'),
-    contacts: plan.contacts,
-  };
-  if (plan.eabKidForConfig !== undefined) cfg.eab_kid = plan.eabKidForConfig;
-  if (opts.dnsHook !== undefined) cfg.dns_hook = opts.dnsHook.includes('/') ? resolve(opts.dnsHook) : opts.dnsHook;
-  if (profile !== undefined) cfg.profile = profile;
-  return cfg;
+  return renewalConfigFromOptions({
+    ...opts,
+    identifiers: plan.identifiers,
+    accountKey: resolve(opts.accountKey),
+    keyType: plan.existingAccountKey?.keyType ?? plan.accountKeyType,
+    out: resolve(opts.out),
+    certKey: resolve(plan.certKey.path),
+    certKeyType,
+    challenge: plan.challenge,
+    httpPort: plan.httpPort,
+    tlsPort: plan.tlsPort,
+    pollTimeout: plan.pollTimeout,
+    eabAlg: plan.eab?.alg ?? opts.eabAlg?.toUpperCase(),
+    eabKid: plan.eabKidForConfig,
+    dnsHook: opts.dnsHook?.includes('/') ? resolve(opts.dnsHook) : opts.dnsHook,
+    profile,
+  }, { contacts: plan.contacts });
 }
 
-export async function issue(opts: IssueOptions, rt: Runtime): Promise<void> {
-  const plan = await planIssue(opts, rt);
+export async function issue(opts: IssueOptions, rt: Runtime): Promise<IssueResult> {
+  const { domain, ...rest } = opts;
+  const plan = await planIssue({ ...rest, identifiers: identifiersFromFlags(domain) }, rt);
   const client = await connect(opts, rt);
-  await executeIssue(plan, client, rt);
+  return executeIssue(plan, client, rt);
 }
 
 function warnUnknownProfile(client: AcmeClient, profile: string | undefined, rt: Runtime): void {
@@ -243,9 +248,4 @@ function warnUnknownProfile(client: AcmeClient, profile: string | undefined, rt:
   } else if (!Object.hasOwn(profiles, profile)) {
     rt.log.warn(`the server does not list profile '${profile}' (offered: ${Object.keys(profiles).join(', ') || 'none'}); requesting it anyway`);
   }
-}
-
-function prefixError(prefix: string, err: unknown): unknown {
-  if (err instanceof Error) err.message = `${prefix}: ${err.message}`;
-  return err;
 }

@@ -6,78 +6,62 @@
 import { readFile } from 'node:fs/promises';
 import {
   UsageError, parseKeyType, certificateFacts, ariDecisionTime, expiryRenewalTime,
-  type AcmeClient, type CertificateFacts,
+  type AcmeClient, type CertificateFacts, type RenewalInfo,
 } from 'akamu-client';
-import { connect, LETS_ENCRYPT_DIRECTORY, type Runtime } from '../context.js';
-import { readRenewalConfig } from '../files/renewal-config.js';
+import { LETS_ENCRYPT_DIRECTORY } from '../defaults.js';
+import type { RenewOptions } from '../program.js';
+import type { RenewalDecision, RenewResult } from '../results.js';
+import type { Runtime } from '../runtime.js';
+import { connect } from '../server.js';
+import { RENEWAL_FIELDS, readRenewalConfig, renewalConfigOptions } from '../files/renewal-config.js';
+import { identifiersFromFlags } from '../identifiers.js';
 import { describeFsError } from '../files/keys.js';
-import { planIssue, executeIssue, type IssueOptions, type CertKeyRule } from './issue.js';
-
-export interface RenewOptions extends Partial<Omit<IssueOptions, 'domain'>> {
-  domain?: string[];
-  renewalConfig?: string;
-  cert?: string;
-  force?: boolean;
-}
+import { planIssue, executeIssue, type IssueSettings, type CertKeyRule } from './issue.js';
 
 interface Merged {
-  opts: IssueOptions;
+  opts: IssueSettings;
   contacts: string[];
   certKeyRule: CertKeyRule;
   certForAri?: string;
   eabKidForConfig?: string;
 }
 
+/** `renew --renewal-config F`: explicit flags > the file > defaults (the table's, applied when it was read). */
 async function mergeWithConfig(opts: RenewOptions): Promise<Merged> {
   const requested = opts.certKeyType !== undefined ? parseKeyType(opts.certKeyType) : undefined;
-  if (!opts.renewalConfig) {
-    for (const [v, flag] of [[opts.accountKey, '--account-key'], [opts.out, '--out']] as const) {
-      if (v === undefined) throw new UsageError(`${flag} is required unless --renewal-config is given`);
-    }
-    if (!opts.domain?.length) throw new UsageError('-d DOMAIN is required unless --renewal-config is given');
+  const { domain, renewalConfig, cert, force: _force, ...flags } = opts;
+  const identifiers = domain?.length ? identifiersFromFlags(domain) : undefined;
+  if (!renewalConfig) {
+    const { accountKey, out } = opts;
+    if (accountKey === undefined) throw new UsageError('--account-key is required unless --renewal-config is given');
+    if (out === undefined) throw new UsageError('--out is required unless --renewal-config is given');
+    if (!identifiers) throw new UsageError('-d DOMAIN is required unless --renewal-config is given');
     return {
-      opts: { ...opts, server: opts.server ?? LETS_ENCRYPT_DIRECTORY, accountKey: opts.accountKey!, out: opts.out!, domain: opts.domain },
+      opts: { ...flags, server: opts.server ?? LETS_ENCRYPT_DIRECTORY, accountKey, out, identifiers },
       contacts: [],
-      certKeyRule: { pinned: opts.certKey !== undefined, requested, fallbackType: 'ec:P-256' },
-      certForAri: opts.cert,
+      certKeyRule: { pinned: opts.certKey !== undefined, requested, fallbackType: RENEWAL_FIELDS.cert_key_type.default },
+      certForAri: cert,
     };
   }
-  const cfg = await readRenewalConfig(opts.renewalConfig);
-  const eabKey = opts.eabKey ?? cfg.eab_key;
-  const eabKid = opts.eabKid ?? cfg.eab_kid;
-  const merged: IssueOptions = {
-    server: opts.server ?? cfg.server,
-    serverCa: opts.serverCa, // never stored: it must be given on every run that needs it
-    accountKey: opts.accountKey ?? cfg.account_key,
-    domain: opts.domain?.length ? opts.domain : cfg.domains.map((d) => d.value),
-    out: opts.out ?? cfg.cert_path,
-    keyType: opts.keyType ?? cfg.account_key_type,
-    certKey: opts.certKey ?? cfg.cert_key_path,
-    certKeyType: opts.certKeyType ?? cfg.cert_key_type,
-    challenge: opts.challenge ?? cfg.challenge_type,
-    dnsHook: opts.dnsHook ?? cfg.dns_hook,
-    httpPort: opts.httpPort ?? String(cfg.http_port),
-    tlsPort: opts.tlsPort ?? String(cfg.tls_port),
-    pollTimeout: opts.pollTimeout ?? String(cfg.poll_timeout),
-    profile: opts.profile ?? cfg.profile,
-    // a stored kid without its key is only needed to register anew; keep it for the next config
-    eabKid: eabKey !== undefined ? eabKid : undefined,
-    eabKey,
-    eabAlg: opts.eabAlg ?? cfg.eab_alg,
-    gssapiKeytab: opts.gssapiKeytab ?? cfg.gssapi_keytab,
-    onionKey: opts.onionKey ?? cfg.onion_key,
-    tkauthUrl: opts.tkauthUrl ?? cfg.tkauth_url,
-    tkauthKeytab: opts.tkauthKeytab ?? cfg.tkauth_keytab,
-    jwtcc: opts.jwtcc ?? cfg.jwtcc,
-  };
+  const cfg = await readRenewalConfig(renewalConfig);
+  // --server-ca is never stored: it must be given on every run that needs it (it is among the flags)
+  const merged: IssueSettings = { ...renewalConfigOptions(cfg), ...given(flags), ...(identifiers ? { identifiers } : {}) };
+  // a stored kid without its key is only needed to register anew; keep it for the next config
+  const eabKid = merged.eabKid;
+  if (merged.eabKey === undefined) merged.eabKid = undefined;
   return {
     opts: merged,
     contacts: cfg.contacts,
     // the stored key is reused unless a different type is asked for on the command line
     certKeyRule: { pinned: opts.certKey !== undefined, requested, fallbackType: parseKeyType(cfg.cert_key_type) },
-    certForAri: opts.cert ?? cfg.cert_path,
+    certForAri: cert ?? cfg.cert_path,
     eabKidForConfig: eabKid,
   };
+}
+
+/** The flags that were given (an undefined one does not override the file). */
+function given<T extends object>(flags: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
 
 async function readCertificate(path: string, rt: Runtime): Promise<{ text: string; facts: CertificateFacts } | undefined> {
@@ -98,47 +82,55 @@ async function readCertificate(path: string, rt: Runtime): Promise<{ text: strin
   }
 }
 
-const iso = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-
-/** True when the certificate should be renewed now; prints the reason either way. */
-async function renewalDue(client: AcmeClient, path: string, cert: { text: string; facts: CertificateFacts }, rt: Runtime): Promise<boolean> {
-  const now = Date.now();
-  if (client.supportsAri) {
-    try {
-      const info = await client.getRenewalInfo(cert.text);
-      const window = `${iso(info.window.start)} – ${iso(info.window.end)}`;
-      const at = ariDecisionTime(info);
-      if (info.explanationURL) rt.out(`ARI explanation: ${info.explanationURL}`);
-      if (now < at.getTime()) {
-        rt.out(`Renewal not yet due for ${path}: due at ${iso(at)} (ARI window ${window}). Use --force to renew now.`);
-        return false;
-      }
-      rt.out(`ARI: renewal suggested (window ${window}); renewing ${path}`);
-      return true;
-    } catch (err) {
-      rt.log.warn(`ARI unavailable (${(err as Error).message.split('\n')[0]}); using the expiry rule`);
-    }
-  } else {
+/** The server's renewal window for the certificate; undefined (with a warning) when ARI is not to be had. */
+async function fetchRenewalInfo(client: AcmeClient, certText: string, rt: Runtime): Promise<RenewalInfo | undefined> {
+  if (!client.supportsAri) {
     rt.log.warn('the server does not support ARI (no renewalInfo in its directory); using the expiry rule');
+    return undefined;
   }
-  const at = expiryRenewalTime(cert.facts.notBefore, cert.facts.notAfter);
-  if (now < at.getTime()) {
-    rt.out(`Renewal not yet due for ${path}: it expires ${iso(cert.facts.notAfter)}; due at ${iso(at)}. Use --force to renew now.`);
-    return false;
+  try {
+    return await client.getRenewalInfo(certText);
+  } catch (err) {
+    rt.log.warn(`ARI unavailable (${(err as Error).message.split('\n')[0]}); using the expiry rule`);
+    return undefined;
   }
-  rt.out(`Renewal due: ${path} expires ${iso(cert.facts.notAfter)}; renewing`);
-  return true;
 }
 
-export async function renew(opts: RenewOptions, rt: Runtime): Promise<void> {
+/**
+ * Today's renewal rule, as data: `--force` renews; else the point in the ARI window (when the
+ * server gave one); else the expiry rule. The library will offer this as a pure function.
+ */
+export function renewalDecision(input: {
+  force: boolean; now: Date; renewalInfo?: RenewalInfo; notBefore: Date; notAfter: Date;
+}): RenewalDecision {
+  const { now, renewalInfo: info } = input;
+  if (input.force) return { due: true, reason: 'forced', at: now };
+  if (info) {
+    const at = ariDecisionTime(info);
+    const decision: RenewalDecision = { due: now.getTime() >= at.getTime(), reason: 'ari', at, window: info.window };
+    if (info.explanationURL) decision.explanationUrl = info.explanationURL;
+    return decision;
+  }
+  const at = expiryRenewalTime(input.notBefore, input.notAfter);
+  return { due: now.getTime() >= at.getTime(), reason: 'expiry', at };
+}
+
+export async function renew(opts: RenewOptions, rt: Runtime): Promise<RenewResult> {
   const m = await mergeWithConfig(opts);
   const plan = await planIssue(m.opts, rt, { contacts: m.contacts, certKeyRule: m.certKeyRule, eabKidForConfig: m.eabKidForConfig });
   const client = await connect(m.opts, rt);
   let replaces: string | undefined;
-  const cert = m.certForAri ? await readCertificate(m.certForAri, rt) : undefined;
-  if (cert) {
+  let checked: RenewResult['checked'];
+  const certPath = m.certForAri;
+  const cert = certPath ? await readCertificate(certPath, rt) : undefined;
+  if (certPath && cert) {
     if (client.supportsAri && cert.facts.akiKeyId) replaces = await client.certId(cert.text);
-    if (!opts.force && !(await renewalDue(client, m.certForAri!, cert, rt))) return;
+    const now = new Date();
+    const renewalInfo = opts.force ? undefined : await fetchRenewalInfo(client, cert.text, rt);
+    const decision = renewalDecision({ force: opts.force, now, renewalInfo, notBefore: cert.facts.notBefore, notAfter: cert.facts.notAfter });
+    checked = { path: certPath, notAfter: cert.facts.notAfter, decision };
+    rt.emit({ type: 'renewal-decision', certificatePath: checked.path, notAfter: checked.notAfter, decision });
+    if (!decision.due) return { command: 'renew', checked };
   }
-  await executeIssue(plan, client, rt, { replaces });
+  return { command: 'renew', checked, issued: await executeIssue(plan, client, rt, { replaces }) };
 }

@@ -1,15 +1,12 @@
 /** `akamu-cli revoke`: revoke a certificate with the account key or the certificate's own key. */
 import { readFile } from 'node:fs/promises';
 import { UsageError, splitPemCertificates } from 'akamu-client';
-import { connect, requireAccountUrl, type Runtime, type ServerOptions } from '../context.js';
+import { login } from '../account-session.js';
+import type { RevokeOptions } from '../program.js';
+import type { RevokeResult } from '../results.js';
+import type { Runtime } from '../runtime.js';
+import { connect } from '../server.js';
 import { requireKeyFile, describeFsError } from '../files/keys.js';
-
-export interface RevokeOptions extends ServerOptions {
-  accountKey?: string;
-  cert: string;
-  reason?: string;
-  certKey?: string;
-}
 
 const REASON_TEXT = 'valid values: 0–6, 8–10';
 
@@ -21,7 +18,7 @@ export function parseReason(value: string | undefined): number | undefined {
   return n;
 }
 
-export async function revoke(opts: RevokeOptions, rt: Runtime): Promise<void> {
+export async function revoke(opts: RevokeOptions, rt: Runtime): Promise<RevokeResult> {
   const reason = parseReason(opts.reason);
   let text: string;
   try {
@@ -38,11 +35,8 @@ export async function revoke(opts: RevokeOptions, rt: Runtime): Promise<void> {
     await client.revoke(leaf, { reason, certKey });
   } else {
     if (opts.accountKey === undefined) throw new UsageError('--account-key is required unless --cert-key is given');
-    const key = await requireKeyFile(opts.accountKey, 'account key');
-    const url = await requireAccountUrl(opts.accountKey);
-    const client = await connect(opts, rt);
-    client.login(key, url);
+    const { client } = await login({ ...opts, accountKey: opts.accountKey }, rt);
     await client.revoke(leaf, { reason });
   }
-  rt.out(`Revoked: ${opts.cert}`);
+  return { command: 'revoke', certificatePath: opts.cert, reason, signedWith: opts.certKey !== undefined ? 'certificate-key' : 'account-key' };
 }

@@ -1,6 +1,6 @@
 /** Reading and creating key files for the CLI. */
 import { readFile } from 'node:fs/promises';
-import { PrivateKey, KeyFormatError, type KeyType } from 'akamu-client';
+import { PrivateKey, KeyFormatError } from 'akamu-client';
 
 /** Load a PEM private key; undefined when the file does not exist. */
 export async function loadKeyFile(path: string, what: string): Promise<PrivateKey | undefined> {
@@ -24,12 +24,6 @@ export async function requireKeyFile(path: string, what: string): Promise<Privat
   const key = await loadKeyFile(path, what);
   if (!key) throw new KeyFormatError(`${what} ${path} does not exist`);
   return key;
-}
-
-export async function loadOrGenerate(path: string, type: KeyType, what: string): Promise<{ key: PrivateKey; generated: boolean }> {
-  const existing = await loadKeyFile(path, what);
-  if (existing) return { key: existing, generated: false };
-  return { key: await PrivateKey.generate(type), generated: true };
 }
 
 export function describeFsError(e: NodeJS.ErrnoException): string {

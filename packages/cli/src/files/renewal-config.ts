@@ -1,60 +1,127 @@
 /**
  * `<out>.renewal.toml`: everything needed to repeat an issuance, read by `renew --renewal-config`.
- * Field names and defaults follow the command reference; unknown fields are ignored on read and
- * `eab_key` is never written.
+ * One table, RENEWAL_FIELDS, says for every field its TOML name, type, default, whether it is
+ * required, which issue/renew option it stands for and whether it is written; its order is the
+ * order in the file. Reading, defaults, writing and the mapping to and from options all follow it.
+ * Unknown fields are ignored on read and `eab_key` is read but never written.
  */
 import { readFile } from 'node:fs/promises';
-import { UsageError } from 'akamu-client';
-import { writeFileAtomic } from './atomic.js';
+import { UsageError, type Identifier } from 'akamu-client';
 import { describeFsError } from './keys.js';
 
-export interface RenewalIdentifier {
-  type: string;
-  value: string;
+type FieldType = 'string' | 'port' | 'seconds' | 'strings' | 'identifiers';
+
+interface FieldSpec {
+  readonly type: FieldType;
+  /** Must be in the file (and is always written). */
+  readonly required?: true;
+  /** Used when the file leaves the field out; also the issue option's default. */
+  readonly default?: string | number | readonly string[];
+  /** The issue/renew option the field records (`renew`: an explicit flag beats the file). */
+  readonly option?: string;
+  /** `false`: read when an operator added it by hand, never written. */
+  readonly written?: false;
 }
 
-export interface RenewalConfig {
-  server: string;
-  domains: RenewalIdentifier[];
-  account_key: string;
-  account_key_type: string;
-  cert_path: string;
-  cert_key_path: string;
-  cert_key_type: string;
-  challenge_type: string;
-  http_port: number;
-  tls_port: number;
-  poll_timeout: number;
-  eab_alg: string;
-  contacts: string[];
-  onion_key?: string;
-  eab_kid?: string;
-  /** Read when an operator added it by hand; never written. */
-  eab_key?: string;
-  gssapi_keytab?: string;
-  dns_hook?: string;
-  profile?: string;
-  tkauth_url?: string;
-  tkauth_keytab?: string;
-  jwtcc?: string;
-}
+export const RENEWAL_FIELDS = {
+  server: { type: 'string', required: true, option: 'server' },
+  account_key: { type: 'string', required: true, option: 'accountKey' },
+  account_key_type: { type: 'string', default: 'ec:P-256', option: 'keyType' },
+  cert_path: { type: 'string', required: true, option: 'out' },
+  cert_key_path: { type: 'string', required: true, option: 'certKey' },
+  cert_key_type: { type: 'string', default: 'ec:P-256', option: 'certKeyType' },
+  challenge_type: { type: 'string', default: 'http-01', option: 'challenge' },
+  http_port: { type: 'port', default: 80, option: 'httpPort' },
+  tls_port: { type: 'port', default: 443, option: 'tlsPort' },
+  poll_timeout: { type: 'seconds', default: 120, option: 'pollTimeout' },
+  eab_alg: { type: 'string', default: 'HS256', option: 'eabAlg' },
+  /** The account's contacts, used when the account has to be registered anew (no option). */
+  contacts: { type: 'strings', default: [] },
+  onion_key: { type: 'string', option: 'onionKey' },
+  eab_kid: { type: 'string', option: 'eabKid' },
+  eab_key: { type: 'string', option: 'eabKey', written: false },
+  gssapi_keytab: { type: 'string', option: 'gssapiKeytab' },
+  dns_hook: { type: 'string', option: 'dnsHook' },
+  profile: { type: 'string', option: 'profile' },
+  tkauth_url: { type: 'string', option: 'tkauthUrl' },
+  tkauth_keytab: { type: 'string', option: 'tkauthKeytab' },
+  jwtcc: { type: 'string', option: 'jwtcc' },
+  /** `[[domains]]` tables: last, as TOML wants arrays of tables after plain keys. */
+  domains: { type: 'identifiers', required: true, option: 'identifiers' },
+} as const satisfies Record<string, FieldSpec>;
 
-export const RENEWAL_DEFAULTS = {
-  account_key_type: 'ec:P-256',
-  cert_key_type: 'ec:P-256',
-  challenge_type: 'http-01',
-  http_port: 80,
-  tls_port: 443,
-  poll_timeout: 120,
-  eab_alg: 'HS256',
-  contacts: [] as string[],
-} as const;
+type Fields = typeof RENEWAL_FIELDS;
+export type RenewalField = keyof Fields;
+
+type ValueOf<T extends FieldType> = T extends 'port' | 'seconds' ? number
+  : T extends 'strings' ? string[]
+    : T extends 'identifiers' ? Identifier[]
+      : string;
+/** Fields that always have a value once read: required ones and those with a default. */
+type PresentField = { [K in RenewalField]: Fields[K] extends { required: true } | { default: unknown } ? K : never }[RenewalField];
+type Resolve<T> = { [K in keyof T]: T[K] };
+
+/** A renewal config as read (defaults applied), keyed by the TOML names. */
+export type RenewalConfig = Resolve<
+  { [K in PresentField]: ValueOf<Fields[K]['type']> } & { [K in Exclude<RenewalField, PresentField>]?: ValueOf<Fields[K]['type']> }
+>;
+
+/** Fields that record an option, and the option names. */
+type OptionField = { [K in RenewalField]: Fields[K] extends { option: string } ? K : never }[RenewalField];
+type OptionValue<K extends OptionField> = ValueOf<Fields[K]['type']>;
+type RequiredField = { [K in RenewalField]: Fields[K] extends { required: true } ? K : never }[RenewalField];
+
+/** A config's values under their option names (ports and seconds as numbers). */
+export type RenewalOptions = Resolve<
+  { [K in OptionField & PresentField as Fields[K]['option']]: OptionValue<K> }
+  & { [K in Exclude<OptionField, PresentField> as Fields[K]['option']]?: OptionValue<K> }
+>;
+
+/** What a config is made from: the required fields' options, any others (missing ones take the default). */
+export type RenewalOptionsInput = Resolve<
+  { [K in OptionField & RequiredField as Fields[K]['option']]: OptionValue<K> }
+  & { [K in Exclude<OptionField, RequiredField> as Fields[K]['option']]?: OptionValue<K> | undefined }
+>;
+
+const MAX: Partial<Record<FieldType, number>> = { port: 65535, seconds: 86400 };
+
+function entries(): [RenewalField, FieldSpec][] {
+  return Object.entries(RENEWAL_FIELDS) as [RenewalField, FieldSpec][];
+}
 
 export function renewalConfigPath(certPath: string): string {
   return `${certPath}.renewal.toml`;
 }
 
-const OPTIONAL_STRINGS = ['onion_key', 'eab_kid', 'eab_key', 'gssapi_keytab', 'dns_hook', 'profile', 'tkauth_url', 'tkauth_keytab', 'jwtcc'] as const;
+/** Check one field's raw TOML value; undefined when absent. `bad` throws the file-and-field error. */
+function readField(name: string, spec: FieldSpec, v: unknown, bad: (field: string, what: string) => never): unknown {
+  if (spec.type === 'identifiers') {
+    if (!Array.isArray(v) || v.length === 0) return bad(name, 'must list at least one [[domains]] entry');
+    return v.map((d: unknown, i) => {
+      const o = d as Record<string, unknown>;
+      if (typeof o !== 'object' || o === null || typeof o.value !== 'string' || (o.type !== undefined && typeof o.type !== 'string')) {
+        return bad(`${name}[${i}]`, 'must have a string value (and type)');
+      }
+      return { type: (o.type as string | undefined) ?? 'dns', value: o.value };
+    });
+  }
+  if (v === undefined) return spec.required ? bad(name, 'is missing') : undefined;
+  switch (spec.type) {
+    case 'strings':
+      if (!Array.isArray(v) || v.some((c) => typeof c !== 'string')) return bad(name, 'must be a list of strings');
+      return v;
+    case 'port':
+    case 'seconds': {
+      const n = typeof v === 'bigint' ? Number(v) : v;
+      const max = MAX[spec.type]!;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > max) return bad(name, `must be an integer between 0 and ${max}`);
+      return n;
+    }
+    default:
+      if (typeof v !== 'string' || (spec.required && v === '')) return bad(name, 'must be a string');
+      return v;
+  }
+}
 
 /** Parse and validate a renewal config; errors name the file and the field. */
 export function parseRenewalConfig(text: string, path: string, toml: { parse(s: string): Record<string, unknown> }): RenewalConfig {
@@ -67,50 +134,12 @@ export function parseRenewalConfig(text: string, path: string, toml: { parse(s: 
   const bad = (field: string, what: string): never => {
     throw new UsageError(`${path}: '${field}' ${what}`);
   };
-  const str = (field: string, required: boolean): string | undefined => {
-    const v = raw[field];
-    if (v === undefined) return required ? bad(field, 'is missing') : undefined;
-    if (typeof v !== 'string' || (required && v === '')) return bad(field, 'must be a string');
-    return v;
-  };
-  const int = (field: string, def: number, max: number): number => {
-    const v = raw[field];
-    if (v === undefined) return def;
-    const n = typeof v === 'bigint' ? Number(v) : v;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > max) return bad(field, `must be an integer between 0 and ${max}`);
-    return n;
-  };
-  const domainsRaw = raw.domains;
-  if (!Array.isArray(domainsRaw) || domainsRaw.length === 0) bad('domains', 'must list at least one [[domains]] entry');
-  const domains = (domainsRaw as unknown[]).map((d, i) => {
-    const o = d as Record<string, unknown>;
-    if (typeof o !== 'object' || o === null || typeof o.value !== 'string' || (o.type !== undefined && typeof o.type !== 'string')) {
-      return bad(`domains[${i}]`, 'must have a string value (and type)');
-    }
-    return { type: (o.type as string | undefined) ?? 'dns', value: o.value };
-  });
-  const contactsRaw = raw.contacts;
-  if (contactsRaw !== undefined && (!Array.isArray(contactsRaw) || contactsRaw.some((c) => typeof c !== 'string'))) bad('contacts', 'must be a list of strings');
-  const cfg: RenewalConfig = {
-    server: str('server', true)!,
-    domains,
-    account_key: str('account_key', true)!,
-    account_key_type: str('account_key_type', false) ?? RENEWAL_DEFAULTS.account_key_type,
-    cert_path: str('cert_path', true)!,
-    cert_key_path: str('cert_key_path', true)!,
-    cert_key_type: str('cert_key_type', false) ?? RENEWAL_DEFAULTS.cert_key_type,
-    challenge_type: str('challenge_type', false) ?? RENEWAL_DEFAULTS.challenge_type,
-    http_port: int('http_port', RENEWAL_DEFAULTS.http_port, 65535),
-    tls_port: int('tls_port', RENEWAL_DEFAULTS.tls_port, 65535),
-    poll_timeout: int('poll_timeout', RENEWAL_DEFAULTS.poll_timeout, 86400),
-    eab_alg: str('eab_alg', false) ?? RENEWAL_DEFAULTS.eab_alg,
-    contacts: (contactsRaw as string[] | undefined) ?? [],
-  };
-  for (const f of OPTIONAL_STRINGS) {
-    const v = str(f, false);
-    if (v !== undefined) cfg[f] = v;
+  const cfg: Record<string, unknown> = {};
+  for (const [name, spec] of entries()) {
+    const value = readField(name, spec, raw[name], bad) ?? spec.default;
+    if (value !== undefined) cfg[name] = Array.isArray(value) ? [...value] : value;
   }
-  return cfg;
+  return cfg as RenewalConfig;
 }
 
 export async function readRenewalConfig(path: string): Promise<RenewalConfig> {
@@ -124,31 +153,37 @@ export async function readRenewalConfig(path: string): Promise<RenewalConfig> {
   return parseRenewalConfig(text, path, toml);
 }
 
-/** TOML text in the reference's field order; optional fields only when set; never `eab_key`. */
+/** TOML text in the table's order; optional fields only when set; never the unwritten ones. */
 export async function renderRenewalConfig(cfg: RenewalConfig): Promise<string> {
   const { stringify } = await import('smol-toml');
-  const doc: Record<string, unknown> = {
-    server: cfg.server,
-    account_key: cfg.account_key,
-    account_key_type: cfg.account_key_type,
-    cert_path: cfg.cert_path,
-    cert_key_path: cfg.cert_key_path,
-    cert_key_type: cfg.cert_key_type,
-    challenge_type: cfg.challenge_type,
-    http_port: cfg.http_port,
-    tls_port: cfg.tls_port,
-    poll_timeout: cfg.poll_timeout,
-    eab_alg: cfg.eab_alg,
-    contacts: cfg.contacts,
-  };
-  for (const f of OPTIONAL_STRINGS) {
-    if (f === 'eab_key') continue;
-    if (cfg[f] !== undefined) doc[f] = cfg[f];
+  const doc: Record<string, unknown> = {};
+  for (const [name, spec] of entries()) {
+    const value = (cfg as Record<string, unknown>)[name];
+    if (spec.written === false || value === undefined) continue;
+    doc[name] = spec.type === 'identifiers' ? (value as Identifier[]).map((d) => ({ type: d.type, value: d.value })) : value;
   }
-  doc.domains = cfg.domains.map((d) => ({ type: d.type, value: d.value }));
   return `# written by akamu-cli; renew with: akamu-cli renew --renewal-config <this file>\n${stringify(doc)}\n`;
 }
 
-export async function writeRenewalConfig(path: string, cfg: RenewalConfig): Promise<void> {
-  await writeFileAtomic(path, await renderRenewalConfig(cfg), { mkdir: true });
+/** A config from values under their option names; fields not given take the table's default. */
+export function renewalConfigFromOptions(values: RenewalOptionsInput, extra: { contacts?: string[] } = {}): RenewalConfig {
+  const given = values as Record<string, unknown>;
+  const cfg: Record<string, unknown> = {};
+  for (const [name, spec] of entries()) {
+    const value = spec.option !== undefined ? given[spec.option] : name === 'contacts' ? extra.contacts : undefined;
+    const v = value ?? spec.default;
+    if (v === undefined && spec.required) throw new Error(`renewal config: no value for required field '${name}'`);
+    if (v !== undefined) cfg[name] = Array.isArray(v) ? [...v] : v;
+  }
+  return cfg as RenewalConfig;
+}
+
+/** The config's values under their option names (what `renew` merges its flags over). */
+export function renewalConfigOptions(cfg: RenewalConfig): RenewalOptions {
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of entries()) {
+    const value = (cfg as Record<string, unknown>)[name];
+    if (spec.option !== undefined && value !== undefined) out[spec.option] = value;
+  }
+  return out as RenewalOptions;
 }

@@ -1,0 +1,17 @@
+/** The CLI's own error types. */
+
+/**
+ * A failure in one step of a command, printed as `<step>: <the cause's message>`. The message is
+ * built once; the exit code and any advice follow the cause (see printError in main.ts).
+ */
+export class StepError extends Error {
+  constructor(readonly step: string, cause: unknown) {
+    super(`${step}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'StepError';
+  }
+}
+
+/** The error a StepError wraps (itself for any other error). */
+export function rootCause(err: unknown): unknown {
+  return err instanceof StepError ? rootCause(err.cause) : err;
+}

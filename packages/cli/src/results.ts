@@ -1,0 +1,195 @@
+/**
+ * What commands return and report, as data: a renderer turns it into output (render/text.ts prints
+ * today's lines; a JSON renderer can print the same objects). Paths are as the operator gave them
+ * unless said otherwise; times are Dates.
+ *
+ * A command returns one CommandResult at the end. Milestones after which slow or fallible work
+ * follows are reported as they happen, as CommandEvents (a key written before the account is
+ * registered, the renewal decision before the issuance, each imported certificate…), so the
+ * operator sees them even when a later step fails; the result carries the same facts again.
+ */
+import type { Identifier } from 'akamu-client';
+
+/** A key that was generated and written in this run. */
+export interface GeneratedKey {
+  path: string;
+  keyType: string;
+}
+
+export interface AccountInfo {
+  url: string;
+  status: string;
+  contacts: string[];
+}
+
+export interface AccountRegisterResult {
+  command: 'account register';
+  account: AccountInfo;
+  /** False when the server already had an account for this key. */
+  created: boolean;
+  accountKeyPath: string;
+  /** Where the account URL was saved. */
+  accountUrlPath: string;
+  generatedKey?: GeneratedKey;
+}
+
+export interface AccountShowResult {
+  command: 'account show';
+  account: AccountInfo;
+}
+
+export interface AccountUpdateResult {
+  command: 'account update';
+  account: AccountInfo;
+}
+
+export interface AccountDeregisterResult {
+  command: 'account deregister';
+  account: AccountInfo;
+  accountUrlPath: string;
+  /** The sidecar could not be removed (it was there): why. */
+  sidecarError?: string;
+}
+
+export interface AccountKeyChangeResult {
+  command: 'account key-change';
+  accountUrl: string;
+  /** Now holds the new key. */
+  accountKeyPath: string;
+  newKeyPath: string;
+  keyType: string;
+  generatedKey?: GeneratedKey;
+}
+
+export interface IssueResult {
+  command: 'issue';
+  identifiers: Identifier[];
+  account: {
+    url: string;
+    /** Registered by this run (no account URL sidecar existed). */
+    registered: boolean;
+    generatedKey?: GeneratedKey;
+  };
+  certificate: {
+    path: string;
+    url?: string;
+    /** The profile the server says it used. */
+    profile?: string;
+  };
+  certificateKey: GeneratedKey & { generated: boolean };
+  renewalConfigPath: string;
+  /** `--eab-key` was given: the HMAC key is not kept in the renewal config. */
+  eabKeyNotStored: boolean;
+}
+
+/**
+ * Whether a certificate is due for renewal and why; the shape the library's renewal decision will
+ * have. `at` is when it is (or was) due: the ARI window point, the expiry rule's time, or now.
+ */
+export interface RenewalDecision {
+  due: boolean;
+  reason: 'forced' | 'ari' | 'expiry';
+  at: Date;
+  window?: { start: Date; end: Date };
+  explanationUrl?: string;
+}
+
+export interface RenewResult {
+  command: 'renew';
+  /** The certificate checked, when there was one to check. */
+  checked?: { path: string; notAfter: Date; decision: RenewalDecision };
+  /** The new certificate; absent when renewal was not due. */
+  issued?: IssueResult;
+}
+
+export interface RevokeResult {
+  command: 'revoke';
+  certificatePath: string;
+  reason?: number;
+  signedWith: 'account-key' | 'certificate-key';
+}
+
+export interface CertbotAccountInfo {
+  id: string;
+  /** The CA folder below `accounts/`, e.g. `acme-v02.api.letsencrypt.org/directory`. */
+  server: string;
+  url?: string;
+  /** certbot's `creation_dt`, as certbot wrote it. */
+  createdAt?: string;
+}
+
+export interface CertbotLineageInfo {
+  name: string;
+  server: string;
+  /** certbot's authenticator, and the challenge type akamu maps it to. */
+  authenticator: string;
+  challenge: string;
+  webroots: Record<string, string>;
+  /** Present when the certificate and key could be read. */
+  certificate?: { identifiers: Identifier[]; keyType: string; notAfter: Date };
+  /** Why it cannot be imported. */
+  problem?: string;
+}
+
+export interface CertbotListResult {
+  command: 'import certbot';
+  mode: 'list';
+  certbotDir: string;
+  accounts: CertbotAccountInfo[];
+  lineages: CertbotLineageInfo[];
+}
+
+export interface ImportedAccount extends CertbotAccountInfo {
+  keyPath: string;
+  keyType: string;
+  /** Where the account URL goes; absent when certbot had none. */
+  urlPath?: string;
+}
+
+export interface ImportedCertificate {
+  name: string;
+  identifiers: Identifier[];
+  challenge: string;
+  /** A DNS challenge without a hook: renewals need one (or an operator at the prompt). */
+  dnsHookMissing: boolean;
+  /** certbot's files (real paths, after live/ → archive/). */
+  source: { chainPath: string; keyPath: string };
+  chainPath: string;
+  keyPath: string;
+  renewalConfigPath: string;
+  notes: string[];
+}
+
+export interface CertbotImportResult {
+  command: 'import certbot';
+  mode: 'import' | 'dry-run';
+  certbotDir: string;
+  account: ImportedAccount;
+  accountKeyNote?: string;
+  certificates: ImportedCertificate[];
+  /** Lineages of another certbot account. */
+  skipped: { name: string; account?: string; server: string }[];
+  /** `-d` values no certbot certificate carries. */
+  unmatchedDomains: string[];
+}
+
+export type CommandResult =
+  | AccountRegisterResult | AccountShowResult | AccountUpdateResult | AccountDeregisterResult | AccountKeyChangeResult
+  | IssueResult | RenewResult | RevokeResult | CertbotListResult | CertbotImportResult;
+
+/** Milestones reported while a command runs (see the top of this file). */
+export type CommandEvent =
+  | { type: 'key-generated'; key: GeneratedKey }
+  /** issue/renew registered an account because no URL sidecar existed. */
+  | { type: 'account-registered'; url: string; termsOfService?: string }
+  /** `--cert-key` names an existing key of another type than `--cert-key-type`: the key wins. */
+  | { type: 'cert-key-type-ignored'; path: string; keyType: string; requested: string }
+  | { type: 'renewal-decision'; certificatePath: string; notAfter: Date; decision: RenewalDecision }
+  /** Several certbot accounts match: the operator must choose (a usage error follows). */
+  | { type: 'certbot-accounts-ambiguous'; server?: string; candidates: CertbotAccountInfo[] }
+  | { type: 'certbot-domain-unmatched'; domain: string }
+  | { type: 'certbot-lineage-skipped'; name: string; account?: string; server: string }
+  /** A note about the account key (no lineage) or one lineage. */
+  | { type: 'certbot-note'; lineage?: string; note: string }
+  | { type: 'certbot-account-written'; account: ImportedAccount }
+  | { type: 'certbot-certificate-written'; certificate: ImportedCertificate };

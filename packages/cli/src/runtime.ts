@@ -1,0 +1,33 @@
+/** What a command gets to talk to the operator while it runs: the logger, events, notes, prompts. */
+import type { Logger } from 'akamu-client';
+import { createLogger, logConfig } from './log.js';
+import type { CommandEvent } from './results.js';
+import type { StdinPrompter } from './stdin-prompt.js';
+
+export interface Runtime {
+  log: Logger;
+  /** Report a milestone as it happens (results.ts says which); the renderer prints it at once. */
+  emit(event: CommandEvent): void;
+  /**
+   * A free-text line for stderr, shown at once. Kept as a plain callback for the warnings the
+   * certbot readers collect while they walk a tree (printed before anything is imported).
+   */
+  note(line: string): void;
+  /** Ask the operator something on stderr and wait for a line on stdin (the manual DNS prompt). */
+  prompt(text: string): Promise<string>;
+}
+
+/** Raw output: the process's stdout and stderr, or buffers in a test. */
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export function createRuntime(io: Io, verbosity: number, prompter: StdinPrompter, onEvent: (e: CommandEvent) => void): Runtime {
+  return {
+    log: createLogger(logConfig(verbosity), 'akamu_cli', io.err),
+    emit: onEvent,
+    note: (line) => io.err(`${line}\n`),
+    prompt: (text) => prompter.ask(text),
+  };
+}

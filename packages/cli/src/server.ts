@@ -1,0 +1,54 @@
+/** Reaching the ACME server: `--server` checks, `--server-ca` trust, transport and client. */
+import { readFile } from 'node:fs/promises';
+import { AcmeClient, HttpTransport, UsageError, CLIENT_VERSION, splitPemCertificates, type Logger } from 'akamu-client';
+import { CLI_VERSION } from './version.js';
+import { describeFsError } from './files/keys.js';
+import type { Runtime } from './runtime.js';
+
+export interface ServerOptions {
+  server: string;
+  serverCa?: string;
+}
+
+export const USER_AGENT = `akamu-cli/${CLI_VERSION} akamu-client/${CLIENT_VERSION} node/${process.versions.node}`;
+
+export async function readServerCa(path: string, log?: Logger): Promise<string> {
+  let pem: string;
+  try {
+    pem = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read --server-ca ${path}: ${describeFsError(err as NodeJS.ErrnoException)}`);
+  }
+  if (!/-----BEGIN CERTIFICATE-----/.test(pem)) throw new UsageError(`--server-ca ${path} contains no PEM certificate`);
+  if (log) {
+    const { X509Certificate } = await import('node:crypto');
+    splitPemCertificates(pem).forEach((der, i) => {
+      try {
+        const c = new X509Certificate(der);
+        log.debug(`CA certificate [${i}] from ${path}: subject=${c.subject.replace(/\n/g, ', ')} issuer=${c.issuer.replace(/\n/g, ', ')} not_before=${c.validFrom} not_after=${c.validTo}`);
+      } catch (err) {
+        log.warn(`--server-ca ${path}: certificate [${i}] cannot be parsed: ${(err as Error).message}`);
+      }
+    });
+  }
+  return pem;
+}
+
+export function checkServerUrl(server: string): void {
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    throw new UsageError(`--server '${server}' is not a URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:' && url.protocol !== 'http+unix:') {
+    throw new UsageError(`--server '${server}' must be an https://, http:// or http+unix:// URL`);
+  }
+}
+
+export async function connect(opts: ServerOptions, rt: Runtime): Promise<AcmeClient> {
+  checkServerUrl(opts.server);
+  const extraCaPem = opts.serverCa ? await readServerCa(opts.serverCa, rt.log) : undefined;
+  const transport = new HttpTransport({ extraCaPem, userAgent: USER_AGENT, log: rt.log.child?.('http') ?? rt.log });
+  return AcmeClient.connect(opts.server, { transport, log: rt.log.child?.('akamu_client') ?? rt.log });
+}

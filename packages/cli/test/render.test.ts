@@ -1,0 +1,101 @@
+/** The text renderer and the renewal decision, from data alone (the end-to-end tests run the rest). */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { renderEvent, renderResult } from '../src/render/text.js';
+import { renewalDecision } from '../src/commands/renew.js';
+import { StepError, rootCause } from '../src/errors.js';
+import type { CommandEvent, CommandResult, IssueResult } from '../src/results.js';
+
+function lines(f: (o: { out(l: string): void; err(l: string): void }) => void): { out: string[]; err: string[] } {
+  const r = { out: [] as string[], err: [] as string[] };
+  f({ out: (l) => r.out.push(l), err: (l) => r.err.push(l) });
+  return r;
+}
+const result = (r: CommandResult) => lines((o) => renderResult(r, o));
+const event = (e: CommandEvent) => lines((o) => renderEvent(e, o));
+
+const issued: IssueResult = {
+  command: 'issue', identifiers: [{ type: 'dns', value: 'a.test' }],
+  account: { url: 'https://ca.test/acct/1', registered: false },
+  certificate: { path: '/c.pem', url: 'https://ca.test/cert/1', profile: 'default' },
+  certificateKey: { path: '/c.pem.key.pem', keyType: 'ec:P-256', generated: true },
+  renewalConfigPath: '/c.pem.renewal.toml', eabKeyNotStored: true,
+};
+
+describe('text renderer', () => {
+  it('issue: the summary on stdout, the EAB note on stderr', () => {
+    assert.deepEqual(result(issued), {
+      out: [
+        'Certificate key saved to /c.pem.key.pem',
+        'Certificate written to /c.pem',
+        'Certificate URL:  https://ca.test/cert/1',
+        'Certificate key:  /c.pem.key.pem',
+        'Renewal config:   /c.pem.renewal.toml',
+        'To renew: akamu-cli renew --renewal-config /c.pem.renewal.toml',
+      ],
+      err: ['Note: the EAB HMAC key is NOT saved in the renewal config; supply --eab-key again if the account ever has to be registered anew.'],
+    });
+  });
+
+  it('renewal decisions: ARI (with explanation), expiry rule, forced', () => {
+    const window = { start: new Date('2030-01-01T00:00:00Z'), end: new Date('2030-01-03T00:00:00Z') };
+    const base = { type: 'renewal-decision', certificatePath: '/c.pem', notAfter: new Date('2030-02-01T00:00:00.123Z') } as const;
+    assert.deepEqual(event({ ...base, decision: { due: false, reason: 'ari', at: new Date('2030-01-02T00:00:00Z'), window, explanationUrl: 'https://ca.test/why' } }).out, [
+      'ARI explanation: https://ca.test/why',
+      'Renewal not yet due for /c.pem: due at 2030-01-02T00:00:00Z (ARI window 2030-01-01T00:00:00Z – 2030-01-03T00:00:00Z). Use --force to renew now.',
+    ]);
+    assert.deepEqual(event({ ...base, decision: { due: true, reason: 'ari', at: new Date('2030-01-02T00:00:00Z'), window } }).out, [
+      'ARI: renewal suggested (window 2030-01-01T00:00:00Z – 2030-01-03T00:00:00Z); renewing /c.pem',
+    ]);
+    assert.deepEqual(event({ ...base, decision: { due: false, reason: 'expiry', at: new Date('2030-01-10T00:00:00Z') } }).out, [
+      'Renewal not yet due for /c.pem: it expires 2030-02-01T00:00:00Z; due at 2030-01-10T00:00:00Z. Use --force to renew now.',
+    ]);
+    assert.deepEqual(event({ ...base, decision: { due: true, reason: 'expiry', at: new Date('2030-01-10T00:00:00Z') } }).out, [
+      'Renewal due: /c.pem expires 2030-02-01T00:00:00Z; renewing',
+    ]);
+    assert.deepEqual(event({ ...base, decision: { due: true, reason: 'forced', at: new Date() } }), { out: [], err: [] });
+  });
+
+  it('renew prints the new certificate only when one was issued', () => {
+    assert.deepEqual(result({ command: 'renew' }), { out: [], err: [] });
+    assert.deepEqual(result({ command: 'renew', issued }).out, result(issued).out);
+  });
+
+  it('account results', () => {
+    const account = { url: 'https://ca.test/acct/1', status: 'valid', contacts: [] };
+    assert.deepEqual(result({ command: 'account show', account }).out, ['URL:     https://ca.test/acct/1', 'Status:  valid', 'Contact: (none)']);
+    assert.deepEqual(result({ command: 'account deregister', account, accountUrlPath: '/k.pem.account-url', sidecarError: 'EPERM' }), {
+      out: ['Deactivated: https://ca.test/acct/1'],
+      err: ['Warning: account deactivated but could not remove sidecar /k.pem.account-url: EPERM. Future commands may attempt to use the deactivated account.'],
+    });
+  });
+});
+
+describe('renewal decision', () => {
+  const notBefore = new Date('2030-01-01T00:00:00Z');
+  const notAfter = new Date('2030-03-31T00:00:00Z'); // 89 days: due with a third left
+  it('forced, ARI window point, expiry rule', () => {
+    const now = new Date('2030-02-01T00:00:00Z');
+    assert.deepEqual(renewalDecision({ force: true, now, notBefore, notAfter }), { due: true, reason: 'forced', at: now });
+    const expiry = renewalDecision({ force: false, now, notBefore, notAfter });
+    assert.equal(expiry.reason, 'expiry');
+    assert.equal(expiry.due, false);
+    assert.equal(expiry.at.toISOString(), new Date(notAfter.getTime() - Math.floor((notAfter.getTime() - notBefore.getTime()) / 3)).toISOString());
+    const window = { start: new Date('2030-01-15T00:00:00Z'), end: new Date('2030-01-20T00:00:00Z') };
+    const ari = renewalDecision({ force: false, now, notBefore, notAfter, renewalInfo: { certId: 'abc.def', window, explanationURL: 'https://ca.test/why' } });
+    assert.equal(ari.reason, 'ari');
+    assert.equal(ari.due, true);
+    assert.ok(ari.at >= window.start && ari.at < window.end);
+    assert.deepEqual([ari.window, ari.explanationUrl], [window, 'https://ca.test/why']);
+  });
+});
+
+describe('StepError', () => {
+  it('names the step once and keeps the cause for the exit code', () => {
+    const cause = new TypeError('boom');
+    const err = new StepError('register', cause);
+    assert.equal(err.message, 'register: boom');
+    assert.equal(cause.message, 'boom', 'the cause is not changed');
+    assert.equal(rootCause(new StepError('outer', err)), cause);
+  });
+});
