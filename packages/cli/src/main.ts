@@ -58,10 +58,13 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
 /** The one place errors are printed: one `error:` line (a stack trace only with -vv); returns the exit code. */
 async function printError(err: unknown, io: Io, session: Session): Promise<number> {
   // a command failed, so the library is already loaded: these imports cost nothing
-  const [{ AkamuError, UsageError, UnsupportedError }, { rootCause }] = await Promise.all([import('akamu-client'), import('./errors.js')]);
+  const [{ AkamuError, UsageError, UnsupportedError }, { rootCause }, { adviceFor }] = await Promise.all([
+    import('akamu-client'), import('./errors.js'), import('./advice.js'),
+  ]);
   // exit code and stack follow the error a command step wrapped (StepError only adds the step's name)
   const cause = rootCause(err);
-  const message = err instanceof Error ? err.message : String(err);
+  const advice = cause instanceof AkamuError ? adviceFor(cause.hint) : '';
+  const message = `${err instanceof Error ? err.message : String(err)}${advice}`;
   io.err(`${session.prompter?.promptOpen ? '\n' : ''}error: ${message}\n`);
   if (session.verbosity >= 2 && cause instanceof Error && cause.stack && !(cause instanceof AkamuError && cause.code === 'usage')) {
     io.err(`${cause.stack}\n`);

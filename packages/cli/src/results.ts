@@ -86,13 +86,10 @@ export interface IssueResult {
  * Whether a certificate is due for renewal and why; the shape the library's renewal decision will
  * have. `at` is when it is (or was) due: the ARI window point, the expiry rule's time, or now.
  */
-export interface RenewalDecision {
-  due: boolean;
-  reason: 'forced' | 'ari' | 'expiry';
-  at: Date;
-  window?: { start: Date; end: Date };
-  explanationUrl?: string;
-}
+import type { RenewalDecision } from 'akamu-client';
+
+/** The library's renewal decision, as data: due, why, when, the ARI window. */
+export type { RenewalDecision } from 'akamu-client';
 
 export interface RenewResult {
   command: 'renew';

@@ -95,6 +95,8 @@ describe('account commands', () => {
     const key = join(env.dir, 'k.pem');
     const notAcme = await runCli(['account', 'register', '--server', `${env.pebble.managementUrl}/roots/0`, '--server-ca', env.pebble.caPemPath, '--account-key', key, '--agree-tos']);
     assertFailure(notAcme, 1, /is not an ACME directory/);
+    const untrusted = await runCli(['account', 'register', ...env.server.filter((a, i, all) => a !== '--server-ca' && all[i - 1] !== '--server-ca'), '--account-key', key, '--agree-tos']);
+    assertFailure(untrusted, 1, /: TLS: .* — pass --server-ca with the CA that issued the server certificate$/);
     const { freePort } = await import('../../testkit/src/index.js');
     const port = await freePort();
     const down = await runCli(['account', 'register', '--server', `https://127.0.0.1:${port}/dir`, '--account-key', key, '--agree-tos']);

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderEvent, renderResult } from '../src/render/text.js';
-import { renewalDecision } from '../src/commands/renew.js';
+import { adviceFor } from '../src/advice.js';
 import { StepError, rootCause } from '../src/errors.js';
 import type { CommandEvent, CommandResult, IssueResult } from '../src/results.js';
 
@@ -40,20 +40,20 @@ describe('text renderer', () => {
   it('renewal decisions: ARI (with explanation), expiry rule, forced', () => {
     const window = { start: new Date('2030-01-01T00:00:00Z'), end: new Date('2030-01-03T00:00:00Z') };
     const base = { type: 'renewal-decision', certificatePath: '/c.pem', notAfter: new Date('2030-02-01T00:00:00.123Z') } as const;
-    assert.deepEqual(event({ ...base, decision: { due: false, reason: 'ari', at: new Date('2030-01-02T00:00:00Z'), window, explanationUrl: 'https://ca.test/why' } }).out, [
+    assert.deepEqual(event({ ...base, decision: { due: false, reason: 'ari', at: new Date('2030-01-02T00:00:00Z'), window, explanationUrl: 'https://ca.test/why', notAfter: base.notAfter } }).out, [
       'ARI explanation: https://ca.test/why',
       'Renewal not yet due for /c.pem: due at 2030-01-02T00:00:00Z (ARI window 2030-01-01T00:00:00Z – 2030-01-03T00:00:00Z). Use --force to renew now.',
     ]);
-    assert.deepEqual(event({ ...base, decision: { due: true, reason: 'ari', at: new Date('2030-01-02T00:00:00Z'), window } }).out, [
+    assert.deepEqual(event({ ...base, decision: { due: true, reason: 'ari', at: new Date('2030-01-02T00:00:00Z'), window, notAfter: base.notAfter } }).out, [
       'ARI: renewal suggested (window 2030-01-01T00:00:00Z – 2030-01-03T00:00:00Z); renewing /c.pem',
     ]);
-    assert.deepEqual(event({ ...base, decision: { due: false, reason: 'expiry', at: new Date('2030-01-10T00:00:00Z') } }).out, [
+    assert.deepEqual(event({ ...base, decision: { due: false, reason: 'expiry', at: new Date('2030-01-10T00:00:00Z'), notAfter: base.notAfter } }).out, [
       'Renewal not yet due for /c.pem: it expires 2030-02-01T00:00:00Z; due at 2030-01-10T00:00:00Z. Use --force to renew now.',
     ]);
-    assert.deepEqual(event({ ...base, decision: { due: true, reason: 'expiry', at: new Date('2030-01-10T00:00:00Z') } }).out, [
+    assert.deepEqual(event({ ...base, decision: { due: true, reason: 'expiry', at: new Date('2030-01-10T00:00:00Z'), notAfter: base.notAfter } }).out, [
       'Renewal due: /c.pem expires 2030-02-01T00:00:00Z; renewing',
     ]);
-    assert.deepEqual(event({ ...base, decision: { due: true, reason: 'forced', at: new Date() } }), { out: [], err: [] });
+    assert.deepEqual(event({ ...base, decision: { due: true, reason: 'forced', at: new Date(), notAfter: base.notAfter } }), { out: [], err: [] });
   });
 
   it('renew prints the new certificate only when one was issued', () => {
@@ -71,22 +71,17 @@ describe('text renderer', () => {
   });
 });
 
-describe('renewal decision', () => {
-  const notBefore = new Date('2030-01-01T00:00:00Z');
-  const notAfter = new Date('2030-03-31T00:00:00Z'); // 89 days: due with a third left
-  it('forced, ARI window point, expiry rule', () => {
-    const now = new Date('2030-02-01T00:00:00Z');
-    assert.deepEqual(renewalDecision({ force: true, now, notBefore, notAfter }), { due: true, reason: 'forced', at: now });
-    const expiry = renewalDecision({ force: false, now, notBefore, notAfter });
-    assert.equal(expiry.reason, 'expiry');
-    assert.equal(expiry.due, false);
-    assert.equal(expiry.at.toISOString(), new Date(notAfter.getTime() - Math.floor((notAfter.getTime() - notBefore.getTime()) / 3)).toISOString());
-    const window = { start: new Date('2030-01-15T00:00:00Z'), end: new Date('2030-01-20T00:00:00Z') };
-    const ari = renewalDecision({ force: false, now, notBefore, notAfter, renewalInfo: { certId: 'abc.def', window, explanationURL: 'https://ca.test/why' } });
-    assert.equal(ari.reason, 'ari');
-    assert.equal(ari.due, true);
-    assert.ok(ari.at >= window.start && ari.at < window.end);
-    assert.deepEqual([ari.window, ari.explanationUrl], [window, 'https://ca.test/why']);
+describe('hint advice', () => {
+  it('turns every library hint into advice about the CLI flags', () => {
+    assert.equal(adviceFor(undefined), '');
+    assert.equal(adviceFor({ code: 'untrusted-server-certificate' }), ' — pass --server-ca with the CA that issued the server certificate');
+    assert.equal(
+      adviceFor({ code: 'bind-permission', challenge: 'http-01', port: 80, standardPort: 80 }),
+      ' (EACCES: use --http-port with a high port, run with CAP_NET_BIND_SERVICE, or redirect port 80)',
+    );
+    assert.equal(adviceFor({ code: 'port-in-use', challenge: 'tls-alpn-01', port: 8443 }), ' (another process is listening on port 8443: stop it or use --tls-port)');
+    assert.equal(adviceFor({ code: 'wildcard-needs-dns' }), '; use --challenge dns-01');
+    assert.equal(adviceFor({ code: 'ip-needs-http-or-tls' }), '; use --challenge http-01 or tls-alpn-01');
   });
 });
 

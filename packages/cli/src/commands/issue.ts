@@ -155,21 +155,18 @@ async function useAccount(client: AcmeClient, plan: IssuePlan, rt: Runtime): Pro
   return { url: account.url, registered: true, generatedKey };
 }
 
-/**
- * The CSR for the order: the one place identifiers are turned into the names buildCsr takes today
- * (the library's buildCsr will take the identifiers themselves).
- */
+/** The CSR for the order, from its identifiers. */
 function buildCsrFor(key: PrivateKey, identifiers: Identifier[]): Promise<Buffer> {
-  return buildCsr(key, identifiers.map((i) => i.value));
+  return buildCsr({ identifiers, key });
 }
 
-/** The one call of the library's issuance flow (it will take a list of solvers, one chosen per authorization). */
+/** The one call of the library's issuance flow (the solvers in order of preference, one chosen per authorization). */
 function orderCertificate(client: AcmeClient, plan: IssuePlan, csr: Promise<Buffer>, replaces: string | undefined, log: Logger) {
   return issueCertificate(client, {
     identifiers: plan.identifiers,
     profile: plan.opts.profile,
     replaces,
-    solver: plan.solver,
+    solvers: [plan.solver],
     csr: () => csr,
     pollTimeoutMs: plan.pollTimeout * 1000,
     log,

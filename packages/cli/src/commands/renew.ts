@@ -5,12 +5,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import {
-  UsageError, parseKeyType, certificateFacts, ariDecisionTime, expiryRenewalTime,
+  UsageError, parseKeyType, certificateFacts, renewalDecision,
   type AcmeClient, type CertificateFacts, type RenewalInfo,
 } from 'akamu-client';
 import { LETS_ENCRYPT_DIRECTORY } from '../defaults.js';
 import type { RenewOptions } from '../program.js';
-import type { RenewalDecision, RenewResult } from '../results.js';
+import type { RenewResult } from '../results.js';
 import type { Runtime } from '../runtime.js';
 import { connect } from '../server.js';
 import { RENEWAL_FIELDS, readRenewalConfig, renewalConfigOptions } from '../files/renewal-config.js';
@@ -96,25 +96,6 @@ async function fetchRenewalInfo(client: AcmeClient, certText: string, rt: Runtim
   }
 }
 
-/**
- * Today's renewal rule, as data: `--force` renews; else the point in the ARI window (when the
- * server gave one); else the expiry rule. The library will offer this as a pure function.
- */
-export function renewalDecision(input: {
-  force: boolean; now: Date; renewalInfo?: RenewalInfo; notBefore: Date; notAfter: Date;
-}): RenewalDecision {
-  const { now, renewalInfo: info } = input;
-  if (input.force) return { due: true, reason: 'forced', at: now };
-  if (info) {
-    const at = ariDecisionTime(info);
-    const decision: RenewalDecision = { due: now.getTime() >= at.getTime(), reason: 'ari', at, window: info.window };
-    if (info.explanationURL) decision.explanationUrl = info.explanationURL;
-    return decision;
-  }
-  const at = expiryRenewalTime(input.notBefore, input.notAfter);
-  return { due: now.getTime() >= at.getTime(), reason: 'expiry', at };
-}
-
 export async function renew(opts: RenewOptions, rt: Runtime): Promise<RenewResult> {
   const m = await mergeWithConfig(opts);
   const plan = await planIssue(m.opts, rt, { contacts: m.contacts, certKeyRule: m.certKeyRule, eabKidForConfig: m.eabKidForConfig });
@@ -127,7 +108,7 @@ export async function renew(opts: RenewOptions, rt: Runtime): Promise<RenewResul
     if (client.supportsAri && cert.facts.akiKeyId) replaces = await client.certId(cert.text);
     const now = new Date();
     const renewalInfo = opts.force ? undefined : await fetchRenewalInfo(client, cert.text, rt);
-    const decision = renewalDecision({ force: opts.force, now, renewalInfo, notBefore: cert.facts.notBefore, notAfter: cert.facts.notAfter });
+    const decision = renewalDecision({ force: opts.force, now, notBefore: cert.facts.notBefore, notAfter: cert.facts.notAfter, ...(renewalInfo ? { renewalInfo } : {}) });
     checked = { path: certPath, notAfter: cert.facts.notAfter, decision };
     rt.emit({ type: 'renewal-decision', certificatePath: checked.path, notAfter: checked.notAfter, decision });
     if (!decision.due) return { command: 'renew', checked };

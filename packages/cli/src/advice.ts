@@ -1,0 +1,24 @@
+/**
+ * The library reports what would fix an error as a structured hint, never as a CLI flag; this is
+ * where the CLI turns each hint into advice about its own flags, appended to the `error:` line.
+ */
+import type { ErrorHint } from 'akamu-client';
+
+const PORT_FLAG: Readonly<Record<string, string>> = { 'http-01': '--http-port', 'tls-alpn-01': '--tls-port' };
+
+/** The text appended to an error's message for its hint ('' when there is none). */
+export function adviceFor(hint: ErrorHint | undefined): string {
+  if (!hint) return '';
+  switch (hint.code) {
+    case 'untrusted-server-certificate':
+      return ' — pass --server-ca with the CA that issued the server certificate';
+    case 'bind-permission':
+      return ` (EACCES: use ${PORT_FLAG[hint.challenge] ?? 'another port'} with a high port, run with CAP_NET_BIND_SERVICE, or redirect port ${hint.standardPort})`;
+    case 'port-in-use':
+      return ` (another process is listening on port ${hint.port}: stop it or use ${PORT_FLAG[hint.challenge] ?? 'another port'})`;
+    case 'wildcard-needs-dns':
+      return '; use --challenge dns-01';
+    case 'ip-needs-http-or-tls':
+      return '; use --challenge http-01 or tls-alpn-01';
+  }
+}
