@@ -700,15 +700,19 @@ describe('ManualDnsPublisher', () => {
   });
 });
 
+/** A fresh Pebble and a client with a new account, for one describe block. */
+async function pebbleWithAccount(userAgent: string): Promise<{ pebble: Pebble; client: AcmeClient }> {
+  const pebble = await startPebble({});
+  const client = await AcmeClient.connect(pebble.directoryUrl, { transport: new HttpTransport({ userAgent, extraCaPem: pebble.caPem }) });
+  await client.newAccount(await PrivateKey.generate('ec:P-256'), { termsOfServiceAgreed: true });
+  return { pebble, client };
+}
+
 describe('solvers against a real Pebble validation authority', () => {
   let pebble: Pebble;
   let client: AcmeClient;
   before(async () => {
-    pebble = await startPebble({});
-    client = await AcmeClient.connect(pebble.directoryUrl, {
-      transport: new HttpTransport({ userAgent: 'akamu-challenges-test', extraCaPem: pebble.caPem }),
-    });
-    await client.newAccount(await PrivateKey.generate('ec:P-256'), { termsOfServiceAgreed: true });
+    ({ pebble, client } = await pebbleWithAccount('akamu-challenges-test'));
   });
   after(() => pebble?.stop());
 
@@ -763,11 +767,7 @@ describe('a solver per authorization, against a real Pebble', () => {
   let pebble: Pebble;
   let client: AcmeClient;
   before(async () => {
-    pebble = await startPebble({});
-    client = await AcmeClient.connect(pebble.directoryUrl, {
-      transport: new HttpTransport({ userAgent: 'akamu-mixed-test', extraCaPem: pebble.caPem }),
-    });
-    await client.newAccount(await PrivateKey.generate('ec:P-256'), { termsOfServiceAgreed: true });
+    ({ pebble, client } = await pebbleWithAccount('akamu-mixed-test'));
   });
   after(() => pebble?.stop());
 
