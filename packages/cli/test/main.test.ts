@@ -58,8 +58,12 @@ describe('startup', () => {
       const r = spawnSync(process.execPath, ['--import', register, bin, ...args], { env: { ...process.env, LOADED_LOG: log }, encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       const loaded = readFileSync(log, 'utf8').trim().split('\n');
-      assert.ok(loaded.some((u) => u.endsWith('/cli/dist/main.js')), 'the hook saw the program load');
-      assert.deepEqual(loaded.filter((u) => /\/client\/|\/commands\/|smol-toml|asn1/.test(u)), []);
+      assert.ok(loaded.some((u) => u.endsWith('/cli/bundle/main.js')), 'the hook saw the program load');
+      // the bundle marks each module it holds with a `// <path>` line: none may be the library, a command or a heavy dependency
+      const held = loaded.filter((u) => u.includes('/cli/bundle/')).flatMap((u) => readFileSync(fileURLToPath(u), 'utf8').match(/^\/\/ \S+$/gm) ?? []);
+      assert.ok(held.some((m) => m.endsWith('dist/main.js')), 'the module markers are there');
+      assert.deepEqual(held.filter((m) => /\/client\/|\/commands\/|smol-toml|asn1/.test(m)), []);
+      assert.deepEqual(loaded.filter((u) => /\/client\/|smol-toml|asn1/.test(u)), []);
     });
   }
 });
