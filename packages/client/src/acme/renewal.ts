@@ -18,7 +18,7 @@ export type RenewalReason = 'forced' | 'ari' | 'expiry';
 export interface RenewalDecision {
   /** True when the certificate should be renewed now. */
   due: boolean;
-  /** What the decision rests on: `--force`-style forcing, the ARI window, or the expiry rule. */
+  /** What the decision rests on: forcing, the ARI window, or the expiry rule. */
   reason: RenewalReason;
   /** When renewal is (or was) due. */
   at: Date;
