@@ -1,8 +1,7 @@
 /** Reaching the ACME server: `--server` checks, `--server-ca` trust, transport and client. */
-import { readFile } from 'node:fs/promises';
 import { AcmeClient, HttpTransport, UsageError, CLIENT_VERSION, splitPemCertificates, type Logger } from 'akamu-client';
 import { CLI_VERSION } from './version.js';
-import { describeFsError } from './files/keys.js';
+import { CHAIN_FILE_LIMIT, describeFsError, readInputText } from './files/read-input.js';
 import type { Runtime } from './runtime.js';
 
 export interface ServerOptions {
@@ -15,7 +14,7 @@ export const USER_AGENT = `akamu-cli/${CLI_VERSION} akamu-client/${CLIENT_VERSIO
 export async function readServerCa(path: string, log?: Logger): Promise<string> {
   let pem: string;
   try {
-    pem = await readFile(path, 'utf8');
+    pem = await readInputText(path, CHAIN_FILE_LIMIT);
   } catch (err) {
     throw new UsageError(`cannot read --server-ca ${path}: ${describeFsError(err as NodeJS.ErrnoException)}`);
   }
