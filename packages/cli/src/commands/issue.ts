@@ -14,6 +14,7 @@ import type { IssueResult } from '../results.js';
 import type { Runtime } from '../runtime.js';
 import { connect } from '../server.js';
 import { loadKeyFile } from '../files/keys.js';
+import { checkOutputTarget } from '../files/output-check.js';
 import { readAccountUrl, writeAccountUrl } from '../files/account-url.js';
 import { prepareWrite, writeFilesAtomic } from '../files/atomic.js';
 import { RENEWAL_FIELDS, renderRenewalConfig, renewalConfigFromOptions, renewalConfigPath, type RenewalConfig } from '../files/renewal-config.js';
@@ -119,8 +120,12 @@ export async function planIssue(
   const tlsPort = parsePort(String(opts.tlsPort ?? RENEWAL_FIELDS.tls_port.default), '--tls-port');
   const solver = makeSolver({ challenge, dnsHook: opts.dnsHook, httpPort, tlsPort }, rt);
   solver.check?.(identifiers);
+  // where the files go is checked before any key is read or generated
+  await checkOutputTarget(opts.out, '--out');
+  await checkOutputTarget(renewalConfigPath(opts.out), 'renewal config');
 
   const existingAccountKey = await loadKeyFile(opts.accountKey, 'account key');
+  if (!existingAccountKey) await checkOutputTarget(opts.accountKey, '--account-key');
   const accountUrl = existingAccountKey ? await readAccountUrl(opts.accountKey) : undefined;
   const rule = extra.certKeyRule ?? {
     pinned: opts.certKey !== undefined,
@@ -128,6 +133,7 @@ export async function planIssue(
     fallbackType: RENEWAL_FIELDS.cert_key_type.default,
   };
   const certKey = await planCertKey(opts.certKey ?? `${opts.out}.key.pem`, rule, rt);
+  if (certKey.isNew) await checkOutputTarget(certKey.path, 'certificate key');
   await checkWritable(opts.out);
   if (certKey.isNew) await checkWritable(certKey.path);
   return {
