@@ -18,7 +18,7 @@ function accountInfo(url: string, account: { status?: string; contact?: string[]
 
 export async function accountRegister(opts: RegisterOptions, rt: Runtime): Promise<AccountRegisterResult> {
   const keyType = parseKeyType(opts.keyType);
-  const eab = parseEab(opts);
+  const eab = await parseEab(opts);
   const existing = await loadKeyFile(opts.accountKey, 'account key');
   const client = await connect(opts, rt);
   const tos = client.directory.meta?.termsOfService;

@@ -113,7 +113,7 @@ export async function planIssue(
   const identifiers = normalizeIdentifiers(opts.identifiers);
   // the defaults are the renewal config's (the reference gives the same ones for the flags)
   const accountKeyType = parseKeyType(opts.keyType ?? RENEWAL_FIELDS.account_key_type.default);
-  const eab = parseEab(opts);
+  const eab = await parseEab(opts);
   const pollTimeout = parsePositiveSeconds(String(opts.pollTimeout ?? RENEWAL_FIELDS.poll_timeout.default), '--poll-timeout');
   const challenge = opts.challenge ?? RENEWAL_FIELDS.challenge_type.default;
   const httpPort = parsePort(String(opts.httpPort ?? RENEWAL_FIELDS.http_port.default), '--http-port');

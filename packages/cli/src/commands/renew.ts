@@ -14,6 +14,7 @@ import type { Runtime } from '../runtime.js';
 import { connect } from '../server.js';
 import { RENEWAL_FIELDS, readRenewalConfig, renewalConfigOptions } from '../files/renewal-config.js';
 import { identifiersFromFlags } from '../identifiers.js';
+import { eabKeyGiven } from '../eab.js';
 import { CHAIN_FILE_LIMIT, InputFileError, describeFsError, readInputText } from '../files/read-input.js';
 import { planIssue, executeIssue, type IssueSettings, type CertKeyRule } from './issue.js';
 
@@ -47,7 +48,7 @@ async function mergeWithConfig(opts: RenewOptions): Promise<Merged> {
   const merged: IssueSettings = { ...renewalConfigOptions(cfg), ...given(flags), ...(identifiers ? { identifiers } : {}) };
   // a stored kid without its key is only needed to register anew; keep it for the next config
   const eabKid = merged.eabKid;
-  if (merged.eabKey === undefined) merged.eabKid = undefined;
+  if (!eabKeyGiven(merged)) merged.eabKid = undefined;
   return {
     opts: merged,
     contacts: cfg.contacts,
