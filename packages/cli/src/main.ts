@@ -55,19 +55,23 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   }
 }
 
-/** The one place errors are printed: one `error:` line (a stack trace only with -vv); returns the exit code. */
+/**
+ * The one place errors are printed: one `error:` line (a stack trace only with -vv); returns the
+ * exit code. Control characters in the message are escaped and long lines cut; only an ACME
+ * problem keeps its line breaks (one line per subproblem or failed authorization, by construction).
+ */
 async function printError(err: unknown, io: Io, session: Session): Promise<number> {
   // a command failed, so the library is already loaded: these imports cost nothing
-  const [{ AkamuError, UsageError, UnsupportedError }, { rootCause }, { adviceFor }] = await Promise.all([
-    import('akamu-client'), import('./errors.js'), import('./advice.js'),
+  const [{ AkamuError, AcmeProblemError, UsageError, UnsupportedError }, { rootCause }, { adviceFor }, { safeMessage }] = await Promise.all([
+    import('akamu-client'), import('./errors.js'), import('./advice.js'), import('./render/safe-text.js'),
   ]);
   // exit code and stack follow the error a command step wrapped (StepError only adds the step's name)
   const cause = rootCause(err);
   const advice = cause instanceof AkamuError ? adviceFor(cause.hint) : '';
-  const message = `${err instanceof Error ? err.message : String(err)}${advice}`;
+  const message = safeMessage(`${err instanceof Error ? err.message : String(err)}${advice}`, cause instanceof AcmeProblemError);
   io.err(`${session.prompter?.promptOpen ? '\n' : ''}error: ${message}\n`);
   if (session.verbosity >= 2 && cause instanceof Error && cause.stack && !(cause instanceof AkamuError && cause.code === 'usage')) {
-    io.err(`${cause.stack}\n`);
+    io.err(`${safeMessage(cause.stack, true)}\n`);
   }
   return cause instanceof UsageError || cause instanceof UnsupportedError ? 2 : 1;
 }

@@ -1,6 +1,7 @@
 /** What a command gets to talk to the operator while it runs: the logger, events, notes, prompts. */
 import type { Logger } from 'akamu-client';
 import { createLogger, logConfig } from './log.js';
+import { safeMessage } from './render/safe-text.js';
 import type { CommandEvent } from './results.js';
 import type { StdinPrompter } from './stdin-prompt.js';
 
@@ -27,7 +28,7 @@ export function createRuntime(io: Io, verbosity: number, prompter: StdinPrompter
   return {
     log: createLogger(logConfig(verbosity), 'akamu_cli', io.err),
     emit: onEvent,
-    note: (line) => io.err(`${line}\n`),
+    note: (line) => io.err(`${safeMessage(line, false)}\n`),
     prompt: (text) => prompter.ask(text),
   };
 }

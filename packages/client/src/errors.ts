@@ -146,12 +146,15 @@ function problemParts(problem: Problem): { type: string; detail: string; subprob
   };
 }
 
+/** The server's text on one line: its line breaks would pass for lines of the message. */
+const oneLine = (text: unknown): string => String(text).replace(/[\r\n]+/g, ' ');
+
 /** `[context: ]ACME error <type>: <detail>[ (retry after T)]` and one line per subproblem. */
 export function problemMessage(problem: Problem, context?: string, retryAfter?: Date): string {
   const { type, detail, subproblems } = problemParts(problem);
-  const lines = [`${context ? `${context}: ` : ''}ACME error ${type}: ${detail}${retryAfter ? ` (retry after ${iso(retryAfter)})` : ''}`];
+  const lines = [`${context ? `${oneLine(context)}: ` : ''}ACME error ${oneLine(type)}: ${oneLine(detail)}${retryAfter ? ` (retry after ${iso(retryAfter)})` : ''}`];
   for (const sp of subproblems) {
-    lines.push(`  ${sp.identifier?.value ?? '?'}: ${sp.type ?? 'about:blank'}: ${sp.detail ?? ''}`);
+    lines.push(`  ${oneLine(sp.identifier?.value ?? '?')}: ${oneLine(sp.type ?? 'about:blank')}: ${oneLine(sp.detail ?? '')}`);
   }
   return lines.join('\n');
 }
