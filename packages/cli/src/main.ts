@@ -8,9 +8,33 @@ import type { Io } from './runtime.js';
 import type { StdinPrompter } from './stdin-prompt.js';
 import { CLI_VERSION } from './version.js';
 
+/**
+ * Writes to a standard stream that never throw: once the reader is gone (`akamu-cli … | head -1`
+ * closes the pipe: EPIPE), further output is dropped and the work goes on.
+ */
+function streamWriter(stream: () => NodeJS.WriteStream): (text: string) => void {
+  let closed = false;
+  let watched = false;
+  return (text) => {
+    if (closed) return;
+    const s = stream();
+    if (!watched) {
+      watched = true;
+      s.on('error', () => {
+        closed = true;
+      });
+    }
+    try {
+      s.write(text);
+    } catch {
+      closed = true;
+    }
+  };
+}
+
 const processIo: Io = {
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
+  out: streamWriter(() => process.stdout),
+  err: streamWriter(() => process.stderr),
 };
 
 /** State of one run: the verbosity the flags asked for and the stdin prompter, once a command uses it. */
