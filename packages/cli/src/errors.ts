@@ -15,3 +15,15 @@ export class StepError extends Error {
 export function rootCause(err: unknown): unknown {
   return err instanceof StepError ? rootCause(err.cause) : err;
 }
+
+/** The signals that interrupt a run, and the exit status each ends it with (128 + its number). */
+export const INTERRUPTS = { SIGINT: 130, SIGTERM: 143 } as const;
+export type InterruptSignal = keyof typeof INTERRUPTS;
+
+/** The run was interrupted by a signal: the reason the run's AbortSignal carries. */
+export class InterruptedError extends Error {
+  constructor(readonly signal: InterruptSignal) {
+    super(`interrupted by ${signal}`);
+    this.name = 'InterruptedError';
+  }
+}

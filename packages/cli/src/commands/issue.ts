@@ -171,7 +171,7 @@ function buildCsrFor(key: PrivateKey, identifiers: Identifier[]): Promise<Buffer
  * authorization). The CSR, and the ASN.1 modules it loads (~30 ms of CPU), is built as soon as the
  * first challenge is triggered: while the CA validates, the event loop is otherwise idle.
  */
-function orderCertificate(client: AcmeClient, plan: IssuePlan, replaces: string | undefined, log: Logger) {
+function orderCertificate(client: AcmeClient, plan: IssuePlan, replaces: string | undefined, log: Logger, signal: AbortSignal) {
   let csr: Promise<Buffer> | undefined;
   const startCsr = (): Promise<Buffer> => {
     csr ??= plan.certKey.key.then((k) => buildCsrFor(k, plan.identifiers));
@@ -187,6 +187,7 @@ function orderCertificate(client: AcmeClient, plan: IssuePlan, replaces: string 
     events: { onChallengeTriggered: () => void startCsr() },
     pollTimeoutMs: plan.pollTimeout * 1000,
     log,
+    signal,
   });
 }
 
@@ -196,7 +197,7 @@ export async function executeIssue(plan: IssuePlan, client: AcmeClient, rt: Runt
   warnUnknownProfile(client, opts.profile, rt);
   const account = await useAccount(client, plan, rt);
 
-  const result = await orderCertificate(client, plan, extra.replaces, rt.log.child?.('akamu_client') ?? rt.log);
+  const result = await orderCertificate(client, plan, extra.replaces, rt.log.child?.('akamu_client') ?? rt.log, rt.signal);
 
   const key = await plan.certKey.key;
   const leaf = splitPemCertificates(result.chainPem)[0];

@@ -14,6 +14,8 @@
  * Requests for N names on a fresh account ≈ 2N + 7 (the nonce pool chains concurrent requests).
  * One deadline (`pollTimeoutMs` from the start) bounds all waiting. Cleanup of every prepared
  * challenge and every started solver's stop() always run; their errors are logged, never thrown.
+ * An aborted `signal` stops the flow between steps and in every wait (a request in flight ends
+ * first); it cleans up as on failure and rejects with the signal's reason.
  */
 import type { ChallengeContext, Solver } from '../challenges/types.js';
 import { AcmeProblemError, AkamuError, PollTimeoutError } from '../errors.js';
@@ -52,6 +54,8 @@ export interface IssueOptions {
   firstPollDelayMs?: number;
   sleep?: Sleep;
   now?: Clock;
+  /** Aborting it stops the issuance (after cleanup) with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface IssueResult {
@@ -72,18 +76,45 @@ interface Run extends IssueOptions {
   log: Logger;
 }
 
+/** A sleep that an aborted signal cuts short (rejecting with its reason). */
+function abortableSleep(sleep: Sleep, signal: AbortSignal | undefined): Sleep {
+  if (!signal) return sleep;
+  return (ms) => new Promise<void>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    sleep(ms).then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 /** Runs the whole issuance; returns the final order and the PEM chain. */
 export async function issueCertificate(client: AcmeClient, opts: IssueOptions): Promise<IssueResult> {
-  const now = opts.now ?? Date.now;
-  const run: Run = { ...opts, sleep: opts.sleep ?? defaultSleep, now, deadline: now() + opts.pollTimeoutMs, log: childLogger(opts.log, 'akamu_client') };
   const accountUrl = client.accountUrl;
   if (!accountUrl) throw new AkamuError('no account: call newAccount() or login() before issuing', 'no-account');
   checkSolvable(opts.solvers, opts.identifiers);
+  const { signal } = opts;
+  try {
+    signal?.throwIfAborted();
+    return await issue(client, opts, accountUrl);
+  } catch (err) {
+    // whatever step the abort interrupted (a killed hook, a cut sleep), the reason is the abort
+    if (signal?.aborted) throw signal.reason;
+    throw err;
+  }
+}
+
+async function issue(client: AcmeClient, opts: IssueOptions, accountUrl: string): Promise<IssueResult> {
+  const now = opts.now ?? Date.now;
+  const sleep = abortableSleep(opts.sleep ?? defaultSleep, opts.signal);
+  const run: Run = { ...opts, sleep, now, deadline: now() + opts.pollTimeoutMs, log: childLogger(opts.log, 'akamu_client') };
+  const step = (): void => opts.signal?.throwIfAborted();
 
   let order = await placeOrder(client, run);
+  step();
   if (order.status === 'invalid') throw orderInvalidError(order);
   if (order.status === 'pending') {
     const authzs = await Promise.all(order.authorizations.map((url) => client.getAuthorization(url)));
+    step();
     for (const a of authzs) opts.events?.onAuthorization?.(a);
     const dead = authzs.filter((a) => a.status !== 'valid' && a.status !== 'pending');
     if (dead.length > 0) throw new AuthorizationFailedError(dead);
@@ -98,13 +129,17 @@ export async function issueCertificate(client: AcmeClient, opts: IssueOptions): 
     order = await client.pollOrder(order.url, run.deadline, ['ready', 'valid']);
   }
   if (order.status === 'invalid') throw orderInvalidError(order);
+  step();
   opts.events?.onOrderReady?.(order);
 
   if (order.status === 'ready') {
-    order = await client.finalize(order, await opts.csr(), run.deadline);
+    const csr = await opts.csr();
+    step();
+    order = await client.finalize(order, csr, run.deadline);
   } else if (order.status === 'processing') {
     order = await client.pollOrder(order.url, run.deadline, ['valid']);
   }
+  step();
   if (!order.certificate) throw new AkamuError(`order ${order.url} is ${order.status} but has no certificate URL`, 'order-invalid');
   const chainPem = await client.downloadCertificate(order.certificate);
   run.log.debug(`certificate ${order.certificate} downloaded`);
@@ -147,6 +182,7 @@ async function solve(client: AcmeClient, order: Order, work: Assignment[], run: 
   const prepared: Assignment[] = [];
   try {
     for (const s of used) {
+      run.signal?.throwIfAborted();
       await s.start?.();
       started.push(s);
     }
@@ -155,6 +191,7 @@ async function solve(client: AcmeClient, order: Order, work: Assignment[], run: 
       await w.solver.prepare(w.ctx);
       run.events?.onChallengeReady?.(w.ctx);
     }));
+    run.signal?.throwIfAborted(); // nothing triggered yet: the CA validates nothing in vain
     await allOrFirstError(work.map(async ({ ctx, solver }) => {
       if (ctx.challenge.status !== 'pending') return; // already processing / valid: just wait
       const payload = solver.responsePayload ? await solver.responsePayload(ctx) : {};
