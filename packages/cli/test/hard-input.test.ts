@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../testkit/src/index.js';
-import { setup, setupWithAccount, runCli, tempDir, assertFailure, assertSuccess, type Env, type AccountEnv } from './helpers.js';
+import { EAB, setupWithAccount, setupWithEab, runCli, tempDir, assertFailure, assertSuccess, type Env, type AccountEnv } from './helpers.js';
 
 /** A server nothing listens on: a run that got as far as the network would fail differently. */
 const NOWHERE = ['--server', 'http://127.0.0.1:9/dir'];
@@ -163,10 +163,9 @@ describe('outputs, identifiers and EAB against Pebble: refused before ordering',
 
 describe('the EAB key from a file or the environment', () => {
   let env: Env;
-  const kid = 'kid-1';
-  const hmac = 'zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W';
+  const { kid, hmac } = EAB;
   before(async () => {
-    env = await setup({ eabKeys: { [kid]: hmac } });
+    env = await setupWithEab();
   });
   after(async () => env.pebble.stop());
   const register = (name: string, extra: string[], opts: { env?: Record<string, string> } = {}) =>

@@ -6,21 +6,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { cliBin } from '../../testkit/src/index.js';
+import { processAlive, waitUntil, writeSlowDnsHook } from '../../testkit/src/processes.js';
 import { setupWithAccount, setup, assertFailure, verifyChain, type AccountEnv, type Env } from './helpers.js';
-
-/** `add` records its pid, starts a child of its own and waits for it; `remove` records the record it removes. */
-const SLOW_HOOK = [
-  '#!/bin/sh',
-  'case "$1" in',
-  '  add) echo $$ > "$MARKS/add.pid"; sleep 60 & echo $! > "$MARKS/sleep.pid"; wait ;;',
-  '  remove) echo "$AKAMU_RECORD_NAME" >> "$MARKS/removed" ;;',
-  'esac',
-  '',
-].join('\n');
 
 interface Child {
   pid: number;
@@ -42,23 +32,6 @@ function startCli(args: string[], env: Record<string, string>, opts: { closeStdo
   return { pid: child.pid!, kill: (sig) => child.kill(sig), done };
 }
 
-/** True while the process exists and is not a zombie waiting to be reaped. */
-function alive(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-async function until(what: string, ok: () => boolean): Promise<void> {
-  for (let i = 0; i < 1500; i++) {
-    if (ok()) return;
-    await delay(20);
-  }
-  assert.fail(`gave up waiting for ${what}`);
-}
-
 describe('signals during issuance', () => {
   let env: AccountEnv;
   before(async () => {
@@ -70,23 +43,19 @@ describe('signals during issuance', () => {
     it(`${sig} while the dns-01 hook's add runs: remove runs, the hook ends, nothing is written, exit ${status}`, async () => {
       const marks = join(env.dir, `marks-${sig}`);
       mkdirSync(marks);
-      const hook = join(marks, 'hook.sh');
-      writeFileSync(hook, SLOW_HOOK);
-      chmodSync(hook, 0o755);
+      const hook = writeSlowDnsHook(marks);
       const outDir = join(env.dir, `out-${sig}`);
       const out = join(outDir, 'fullchain.pem');
       const cli = startCli(['issue', ...env.server, '--account-key', env.key, '-d', `sig-${sig.toLowerCase()}.example`,
-        '--challenge', 'dns-01', '--dns-hook', hook, '--out', out], { MARKS: marks });
-      const sleepPidFile = join(marks, 'sleep.pid');
-      await until('the hook\'s add to start', () => existsSync(sleepPidFile) && readFileSync(sleepPidFile, 'utf8').trim() !== '');
-      const hookPids = [Number(readFileSync(join(marks, 'add.pid'), 'utf8')), Number(readFileSync(sleepPidFile, 'utf8'))];
-      assert.ok(hookPids.every(alive), 'the hook and its child run');
+        '--challenge', 'dns-01', '--dns-hook', hook.path, '--out', out], hook.env);
+      const { hookPid, childPid } = await hook.added();
+      assert.ok(processAlive(hookPid) && processAlive(childPid), 'the hook and its child run');
 
       cli.kill(sig);
       const r = await cli.done;
       assertFailure({ ...r, timedOut: false }, status, new RegExp(`^error: interrupted by ${sig}$`));
-      assert.equal(readFileSync(join(marks, 'removed'), 'utf8'), `_acme-challenge.sig-${sig.toLowerCase()}.example.\n`, 'the hook\'s remove ran');
-      await until('the hook and its child to end', () => !hookPids.some(alive));
+      assert.equal(hook.removed(), `_acme-challenge.sig-${sig.toLowerCase()}.example.\n`, 'the hook\'s remove ran');
+      await waitUntil('the hook and its child to end', () => !processAlive(hookPid) && !processAlive(childPid));
       assert.deepEqual(readdirSync(outDir), [], 'nothing written, no temp file left');
     });
   }

@@ -5,11 +5,8 @@
  * its own children with it, and `remove` hooks still run.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import { AcmeClient } from '../src/acme/client.js';
 import { issueCertificate } from '../src/acme/issue.js';
 import { Dns01Solver } from '../src/challenges/dns01.js';
@@ -21,6 +18,7 @@ import { PrivateKey } from '../src/keys/index.js';
 import { HttpTransport } from '../src/transport/http.js';
 import { buildCsr } from '../src/x509/csr.js';
 import { startPebble, tempDir, type Pebble } from '../../testkit/src/index.js';
+import { processAlive, waitUntil, writeSlowDnsHook } from '../../testkit/src/processes.js';
 
 function connectRefused(port: number): Promise<string> {
   return new Promise((resolve) => {
@@ -31,23 +29,6 @@ function connectRefused(port: number): Promise<string> {
     });
     s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
   });
-}
-
-/** True while the process exists and is not a zombie waiting to be reaped. */
-function alive(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-async function until(what: string, ok: () => boolean): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (ok()) return;
-    await delay(10);
-  }
-  assert.fail(`gave up waiting for ${what}`);
 }
 
 describe('issueCertificate with an AbortSignal, against Pebble', () => {
@@ -140,39 +121,25 @@ describe('issueCertificate with an AbortSignal, against Pebble', () => {
 });
 
 describe('HookDnsPublisher with an AbortSignal', () => {
-  const dir = tempDir();
-  const hook = join(dir, 'hook.sh');
-  // `add` runs a child of its own and waits for it; `remove` records that it ran
-  writeFileSync(hook, [
-    '#!/bin/sh',
-    'case "$1" in',
-    '  add) echo $$ > "$MARKS/add.pid"; sleep 60 & echo $! > "$MARKS/sleep.pid"; wait ;;',
-    '  remove) echo "$AKAMU_RECORD_NAME" >> "$MARKS/removed" ;;',
-    'esac',
-    '',
-  ].join('\n'));
-  chmodSync(hook, 0o755);
   const record: DnsRecord = {
     name: '_acme-challenge.hook.example.', value: 'v', domain: 'hook.example',
     identifier: { type: 'dns', value: 'hook.example' }, challengeType: 'dns-01',
   };
 
   it('ends a running add with its children; remove still runs after the abort', async () => {
+    const hook = writeSlowDnsHook(tempDir());
     const controller = new AbortController();
     const reason = new Error('interrupted');
-    const publisher = new HookDnsPublisher(hook, { baseEnv: { PATH: process.env.PATH, MARKS: dir }, signal: controller.signal });
+    const publisher = new HookDnsPublisher(hook.path, { baseEnv: { PATH: process.env.PATH, ...hook.env }, signal: controller.signal });
     const adding = publisher.add(record);
-    const pidFile = join(dir, 'sleep.pid');
-    await until('the hook to start its child', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '');
-    const shPid = Number(readFileSync(join(dir, 'add.pid'), 'utf8'));
-    const sleepPid = Number(readFileSync(pidFile, 'utf8'));
-    assert.ok(alive(shPid) && alive(sleepPid));
+    const { hookPid, childPid } = await hook.added();
+    assert.ok(processAlive(hookPid) && processAlive(childPid));
     controller.abort(reason);
     await assert.rejects(adding, (e: unknown) => e === reason);
-    assert.equal(alive(shPid), false, 'the hook ended');
-    await until('the hook\'s own child to end', () => !alive(sleepPid));
+    assert.equal(processAlive(hookPid), false, 'the hook ended');
+    await waitUntil('the hook\'s own child to end', () => !processAlive(childPid));
     await publisher.remove(record);
-    assert.equal(readFileSync(join(dir, 'removed'), 'utf8'), '_acme-challenge.hook.example.\n');
+    assert.equal(hook.removed(), '_acme-challenge.hook.example.\n');
     await assert.rejects(publisher.add(record), (e: unknown) => e === reason, 'no new add after the abort');
   });
 });
