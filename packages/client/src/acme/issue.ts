@@ -15,7 +15,8 @@
  * One deadline (`pollTimeoutMs` from the start) bounds all waiting. Cleanup of every prepared
  * challenge and every started solver's stop() always run; their errors are logged, never thrown.
  * An aborted `signal` stops the flow between steps and in every wait (a request in flight ends
- * first); it cleans up as on failure and rejects with the signal's reason.
+ * first); it cleans up as on failure and rejects with the signal's reason. Once finalize has been
+ * sent the certificate exists, so the flow then completes (download) rather than discard it.
  */
 import type { ChallengeContext, Solver } from '../challenges/types.js';
 import { AcmeProblemError, AkamuError, PollTimeoutError } from '../errors.js';
@@ -139,7 +140,7 @@ async function issue(client: AcmeClient, opts: IssueOptions, accountUrl: string)
   } else if (order.status === 'processing') {
     order = await client.pollOrder(order.url, run.deadline, ['valid']);
   }
-  step();
+  // once finalized, the certificate exists: an abort from here on lets the download finish
   if (!order.certificate) throw new AkamuError(`order ${order.url} is ${order.status} but has no certificate URL`, 'order-invalid');
   const chainPem = await client.downloadCertificate(order.certificate);
   run.log.debug(`certificate ${order.certificate} downloaded`);
