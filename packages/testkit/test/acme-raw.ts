@@ -239,3 +239,18 @@ export async function http01Server(port: number): Promise<{ set(token: string, k
 }
 
 export const ERR = (name: string) => `urn:ietf:params:acme:error:${name}`;
+
+/** An ML-DSA key from Node's own crypto (OpenSSL 3.5, Node ≥ 24), or undefined where Node has none. */
+export function nativeMlDsaKey(alg: 'ML-DSA-44' | 'ML-DSA-65' | 'ML-DSA-87'): TestKey | undefined {
+  let pair: { privateKey: KeyObject; publicKey: KeyObject };
+  try {
+    pair = generateKeyPairSync(alg.toLowerCase() as never) as never;
+  } catch {
+    return undefined;
+  }
+  const spki = pair.publicKey.export({ type: 'spki', format: 'der' });
+  const info = AsnConvert.parse(spki, SubjectPublicKeyInfo);
+  const jwk = { alg, kty: 'AKP', pub: b64u(Buffer.from(info.subjectPublicKey)) };
+  const s = (d: Buffer) => sign(null, d, pair.privateKey);
+  return { alg, jwk, thumbprint: thumb(jwk), spki, signJws: s, signX509: s, x509Oid: ML[alg].oid, privateKey: pair.privateKey };
+}

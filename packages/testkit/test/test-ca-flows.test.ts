@@ -11,7 +11,7 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { AuthorityKeyIdentifier, Certificate } from '@peculiar/asn1-x509';
 import { freePort, openssl, repoRoot, startTestCa, tempDir, type TestCa } from '../src/index.js';
 import {
-  ALL_ALGS, b64u, buildCsr, eabJws, ERR, http01Server, httpRequest, makeKey, RawAcme, type Alg, type Ident, type TestKey,
+  ALL_ALGS, b64u, buildCsr, eabJws, ERR, http01Server, httpRequest, makeKey, nativeMlDsaKey, RawAcme, type Alg, type Ident, type TestKey,
 } from './acme-raw.js';
 
 function pemToDers(pem: string): Buffer[] {
@@ -105,6 +105,19 @@ describe('test CA: happy paths', { timeout: 180_000 }, () => {
       assert.ok(intermediate.verify(new X509Certificate(ca.caPem).publicKey));
     });
   }
+
+  const native = nativeMlDsaKey('ML-DSA-65');
+  it('accepts JWS and CSRs from Node\'s own ML-DSA (OpenSSL 3.5, a second implementation)',
+    { skip: native ? false : `this Node (${process.version}) has no ML-DSA; CI runs the suite on Node 24 too` }, async () => {
+      const { url: kid } = await acme.newAccount(native!);
+      assert.equal((await acme.get(native!, kid, kid)).json.status, 'valid');
+      const certKey = nativeMlDsaKey('ML-DSA-87')!;
+      const { pem } = await issueDns(ca, acme, native!, kid, [{ type: 'dns', value: 'native-mldsa.example.com' }], certKey);
+      const { X509Certificate } = await import('node:crypto');
+      const leaf = new X509Certificate(pemToDers(pem)[0]!);
+      assert.ok(leaf.publicKey.export({ type: 'spki', format: 'der' }).equals(certKey.spki));
+      assert.ok(leaf.verify(new X509Certificate(pemToDers(pem)[1]!).publicKey));
+    });
 
   it('validates tls-alpn-01 against a TLS server with an RFC 8737 certificate (made by openssl)', async () => {
     const local = await startTestCa({ dnsServer: false });
