@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { freePort, startTestCa, type TestCa } from '../src/index.js';
 import {
-  b64u, buildCsr, ERR, http01Server, makeKey, octetAttribute, RawAcme, type Ident, type Resp, type TestKey,
+  b64u, buildCsr, ERR, http01Server, httpRequest, makeKey, octetAttribute, RawAcme, type Ident, type Resp, type TestKey,
 } from './acme-raw.js';
 
 // standards.md §8.5: the tor-dev 2017 vector.
@@ -208,7 +208,6 @@ describe('test CA: broken requests are refused with the right problem type', { t
     problemOf(await acme.post(key, kid, {}, { kid, url: `${kid}/orders` }), 'unauthorized');
     const { url } = await acme.newOrder(key, kid, [{ type: 'dns', value: 'get.example.com' }]);
     problemOf(await acme.post(key, url, {}, { kid }), 'malformed');
-    const { httpRequest } = await import('./acme-raw.js');
     const get = await httpRequest(url, { ca: ca.caPem });
     assert.equal(get.status, 405);
     assert.equal(get.json.type, ERR('malformed'));
