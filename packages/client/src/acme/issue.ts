@@ -29,8 +29,15 @@ import { checkSolvable, chooseSolver, type Assignment } from './solverChoice.js'
 import type { Authorization, Order } from './types.js';
 
 export interface IssueEvents {
+  /** The order was placed (or found): its status and authorization URLs. */
+  onOrderPlaced?(order: Order): void;
   /** Each authorization of the order, as first fetched. */
   onAuthorization?(a: Authorization): void;
+  /**
+   * An authorization reached its final status (`valid`, or a failure such as `invalid`), as soon as
+   * the flow learns of it: at the first fetch, or when the order turns `ready` or `invalid`.
+   */
+  onAuthorizationDone?(a: Authorization): void;
   /** A challenge was prepared by its solver. */
   onChallengeReady?(ctx: ChallengeContext): void;
   /** A challenge was triggered (response POSTed). */
@@ -112,11 +119,13 @@ async function issue(client: AcmeClient, opts: IssueOptions, accountUrl: string)
 
   let order = await placeOrder(client, run);
   step();
+  opts.events?.onOrderPlaced?.(order);
   if (order.status === 'invalid') throw orderInvalidError(order);
   if (order.status === 'pending') {
     const authzs = await Promise.all(order.authorizations.map((url) => client.getAuthorization(url)));
     step();
     for (const a of authzs) opts.events?.onAuthorization?.(a);
+    for (const a of authzs) if (a.status !== 'pending') opts.events?.onAuthorizationDone?.(a);
     const dead = authzs.filter((a) => a.status !== 'valid' && a.status !== 'pending');
     if (dead.length > 0) throw new AuthorizationFailedError(dead);
     const work = authzs.filter((a) => a.status === 'pending').map((a) => assign(client, a, opts.solvers, accountUrl));
@@ -222,17 +231,19 @@ async function allOrFirstError(promises: Promise<void>[]): Promise<void> {
 
 /**
  * Polls the order until it leaves `pending`. On `invalid`, fetches the worked authorizations to
- * report which failed; at the deadline, to report which are still pending.
+ * report which failed — waiting (within the deadline) for those still pending, so that every
+ * failure is reported and not only the first; at the deadline, to report which are still pending.
  */
 async function waitForOrder(client: AcmeClient, order: Order, work: Assignment[], run: Run): Promise<Order> {
   const worked = (): Promise<Authorization[]> => Promise.all(work.map((w) => client.getAuthorization(w.ctx.authorization.url)));
   const failedOf = (authzs: Authorization[]): Authorization[] => authzs.filter((a) => a.status !== 'valid' && a.status !== 'pending');
   const allValid = work.every((w) => w.ctx.challenge.status === 'valid');
-  return poll<Order>({
+  const done = (a: Authorization): void => run.events?.onAuthorizationDone?.(a);
+  const ready = await poll<Order>({
     fetch: () => client.fetchOrder(order.url),
     settle: async (current) => {
       if (current.status === 'invalid') {
-        const failed = failedOf(await worked());
+        const failed = failedOf(await settled(client, work, run, done));
         throw failed.length > 0 ? new AuthorizationFailedError(failed) : orderInvalidError(current);
       }
       return current.status !== 'pending';
@@ -250,4 +261,39 @@ async function waitForOrder(client: AcmeClient, order: Order, work: Assignment[]
     sleep: run.sleep,
     now: run.now,
   });
+  // the order left `pending` without failing: every worked authorization is valid
+  for (const w of work) done({ ...w.ctx.authorization, status: 'valid' });
+  return ready;
+}
+
+/**
+ * The worked authorizations once none is pending (re-fetching only those; `done` hears of each as
+ * it settles), or as they are at the deadline.
+ */
+async function settled(client: AcmeClient, work: Assignment[], run: Run, done: (a: Authorization) => void): Promise<Authorization[]> {
+  let latest: Authorization[] = [];
+  const fetch = async (): Promise<{ value: Authorization[] }> => {
+    latest = await Promise.all(work.map(async (w, i) => {
+      const known = latest[i];
+      if (known && known.status !== 'pending') return known;
+      const a = await client.getAuthorization(w.ctx.authorization.url);
+      if (a.status !== 'pending') done(a);
+      return a;
+    }));
+    return { value: latest };
+  };
+  const deadlinePassed = new Error('deadline passed');
+  try {
+    return await poll<Authorization[]>({
+      fetch,
+      settle: (authzs) => authzs.every((a) => a.status !== 'pending'),
+      deadline: run.deadline,
+      onTimeout: () => deadlinePassed,
+      sleep: run.sleep,
+      now: run.now,
+    });
+  } catch (err) {
+    if (err === deadlinePassed) return latest;
+    throw err;
+  }
 }
