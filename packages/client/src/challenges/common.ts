@@ -51,20 +51,27 @@ export function normaliseName(name: string): string {
   return n.endsWith('.') ? n.slice(0, -1) : n;
 }
 
+/** `listen EACCES: permission denied 0.0.0.0:80` → `Permission denied` (the system's text). */
+function bindFailure(err: NodeJS.ErrnoException): string {
+  const m = /^listen E[A-Z0-9]+: (.+?)(?: \S*:\d+)?$/.exec(err.message);
+  const text = m?.[1] ?? err.message;
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 /**
  * `server.listen(port, host)` as a promise; a bind failure becomes a ChallengeError that names the
- * port, with a hint (privileges, or a port already in use) for the caller to turn into advice.
+ * port (`Failed to bind port 80: Permission denied`), with a hint (privileges, or a port already in
+ * use, naming the challenge type) for the caller to turn into advice.
  */
 export function listen(server: Server, opts: { type: string; standardPort: number; port: number; host?: string }): Promise<void> {
   const { type, standardPort, port, host } = opts;
   return new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       server.off('listening', onListening);
-      const reason = err.message.replace(/^listen /, '');
       const hint = err.code === 'EACCES' || err.code === 'EPERM'
         ? { code: 'bind-permission' as const, challenge: type, port, standardPort }
         : err.code === 'EADDRINUSE' ? { code: 'port-in-use' as const, challenge: type, port } : undefined;
-      reject(new ChallengeError(`cannot listen on port ${port} for ${type}: ${reason}`, { cause: err, ...(hint ? { hint } : {}) }));
+      reject(new ChallengeError(`Failed to bind port ${port}: ${bindFailure(err)}`, { cause: err, ...(hint ? { hint } : {}) }));
     };
     const onListening = (): void => {
       server.off('error', onError);
