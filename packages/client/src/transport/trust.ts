@@ -4,7 +4,7 @@ import * as tls from 'node:tls';
 import { TransportError, UsageError } from '../errors.js';
 import type { TlsPeerInfo } from './types.js';
 
-/** Subject, issuer, validity and fingerprint of the certificate a TLS socket's peer presented. */
+/** Subject, issuer, validity, fingerprint and DER of the certificate a TLS socket's peer presented. */
 export function peerInfo(socket: tls.TLSSocket): TlsPeerInfo | undefined {
   const cert = socket.getPeerX509Certificate?.();
   if (!cert) return undefined;
@@ -15,6 +15,7 @@ export function peerInfo(socket: tls.TLSSocket): TlsPeerInfo | undefined {
     validFrom: cert.validFrom,
     validTo: cert.validTo,
     fingerprint256: cert.fingerprint256,
+    der: cert.raw,
     ...(protocol ? { protocol } : {}),
   };
 }

@@ -7,13 +7,15 @@ export interface HttpRequest {
   body?: string | Buffer;
 }
 
-/** Facts about the server's TLS certificate, for `-vv` output. */
+/** Facts about the server's TLS certificate, for `-v`/`-vv` output. */
 export interface TlsPeerInfo {
   subject: string;
   issuer: string;
   validFrom: string;
   validTo: string;
   fingerprint256: string;
+  /** The certificate itself (DER), for what X509Certificate does not tell (its signature algorithm). */
+  der?: Buffer;
   protocol?: string;
 }
 

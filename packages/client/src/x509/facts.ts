@@ -19,7 +19,26 @@ export interface CertificateFacts {
   spkiDer: Buffer;
   issuer: string;
   subject: string;
+  /** The issuer's signature algorithm, by OpenSSL's name (`ecdsa-with-SHA256`), else its OID. */
+  signatureAlgorithm: string;
 }
+
+/** OpenSSL's names of the usual certificate signature algorithms. */
+const SIGNATURE_ALGORITHMS: Readonly<Record<string, string>> = {
+  '1.2.840.10045.4.3.2': 'ecdsa-with-SHA256',
+  '1.2.840.10045.4.3.3': 'ecdsa-with-SHA384',
+  '1.2.840.10045.4.3.4': 'ecdsa-with-SHA512',
+  '1.2.840.113549.1.1.5': 'sha1WithRSAEncryption',
+  '1.2.840.113549.1.1.10': 'rsassaPss',
+  '1.2.840.113549.1.1.11': 'sha256WithRSAEncryption',
+  '1.2.840.113549.1.1.12': 'sha384WithRSAEncryption',
+  '1.2.840.113549.1.1.13': 'sha512WithRSAEncryption',
+  '1.3.101.112': 'ED25519',
+  '1.3.101.113': 'ED448',
+  '2.16.840.1.101.3.4.3.17': 'ML-DSA-44',
+  '2.16.840.1.101.3.4.3.18': 'ML-DSA-65',
+  '2.16.840.1.101.3.4.3.19': 'ML-DSA-87',
+};
 
 /** DER of the first certificate in a PEM text, or the DER itself. */
 export function certificateDer(pemOrDer: string | Buffer): Buffer {
@@ -72,6 +91,7 @@ export async function certificateFacts(pemOrDer: string | Buffer): Promise<Certi
     spkiDer: Buffer.from(schema.AsnConvert.serialize(tbs.subjectPublicKeyInfo)),
     issuer: nameToString(tbs.issuer),
     subject: nameToString(tbs.subject),
+    signatureAlgorithm: SIGNATURE_ALGORITHMS[cert.signatureAlgorithm.algorithm] ?? cert.signatureAlgorithm.algorithm,
   };
   if (akiKeyId) facts.akiKeyId = akiKeyId;
   return facts;
