@@ -1,7 +1,9 @@
 /**
- * The CLI's stderr logger. Default level `warn`; `-v` turns on debug for the client (`akamu_client`),
- * `-vv` adds HTTP and TLS details (`http`). `AKAMU_LOG` (or its alias `RUST_LOG`) gives fine control:
- * a level (`info`) or comma-separated `target=level` pairs; it is applied over the -v flags.
+ * The CLI's stderr logger. Default level `warn`; `info` shows one progress line per step; `-v` turns
+ * on debug for the client (`akamu_client`) and the CLI (`akamu_cli`, which logs the TLS certificate
+ * details at -v), `-vv` adds HTTP and TLS internals (`http`). `AKAMU_LOG` (or its alias `RUST_LOG`)
+ * gives fine control: a level (`info`) or comma-separated `target=level` pairs. When it is set it
+ * overrides the -v flags, a bare level included (`RUST_LOG=warn akamu-cli -v …` logs no debug).
  */
 import { styleText } from 'node:util';
 import type { Logger, LogLevel } from 'akamu-client';
@@ -30,32 +32,37 @@ function canonicalTarget(target: string): string {
   return t;
 }
 
-export function logConfig(verbosity: number, env: NodeJS.ProcessEnv = process.env): LogConfig {
+/** The levels `-v` / `-vv` ask for. */
+function flagConfig(verbosity: number): LogConfig {
   const config: LogConfig = { defaultLevel: 'warn', targets: new Map() };
   if (verbosity >= 1) {
     config.targets.set('akamu_client', 'debug');
     config.targets.set('akamu_cli', 'debug');
   }
   if (verbosity >= 2) config.targets.set('http', 'debug');
-  const spec = env.AKAMU_LOG ?? env.RUST_LOG;
-  if (spec) {
-    for (const part of spec.split(',')) {
-      if (!part.trim()) continue;
-      const eq = part.indexOf('=');
-      if (eq < 0) {
-        const level = parseLevel(part);
-        if (level) {
-          config.defaultLevel = level;
-          // a bare level raises (or lowers) every target that -v did not set more verbosely
-          for (const [t, l] of config.targets) if (rank(l) < rank(level)) config.targets.set(t, level);
-        }
-      } else {
-        const level = parseLevel(part.slice(eq + 1));
-        if (level) config.targets.set(canonicalTarget(part.slice(0, eq)), level);
-      }
-    }
-  }
   return config;
+}
+
+/** `AKAMU_LOG` / `RUST_LOG` as a configuration; undefined when it holds no valid directive. */
+function specConfig(spec: string): LogConfig | undefined {
+  const config: LogConfig = { defaultLevel: 'warn', targets: new Map() };
+  let valid = false;
+  for (const part of spec.split(',')) {
+    if (!part.trim()) continue;
+    const eq = part.indexOf('=');
+    const level = parseLevel(eq < 0 ? part : part.slice(eq + 1));
+    if (!level) continue;
+    valid = true;
+    if (eq < 0) config.defaultLevel = level;
+    else config.targets.set(canonicalTarget(part.slice(0, eq)), level);
+  }
+  return valid ? config : undefined;
+}
+
+export function logConfig(verbosity: number, env: NodeJS.ProcessEnv = process.env): LogConfig {
+  const spec = env.AKAMU_LOG ?? env.RUST_LOG;
+  // the variable overrides the flags, as the reference says (RUST_LOG "overrides the -v flags")
+  return (spec ? specConfig(spec) : undefined) ?? flagConfig(verbosity);
 }
 
 function formatFields(fields?: Record<string, unknown>): string {
@@ -68,7 +75,13 @@ function formatFields(fields?: Record<string, unknown>): string {
   return parts.length ? ` ${parts.join(' ')}` : '';
 }
 
-export function createLogger(config: LogConfig, target = 'akamu_cli', write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
+/** The CLI's logger: the library's Logger, plus whether a level is shown (to skip costly details). */
+export interface CliLogger extends Logger {
+  enabled(level: LogLevel): boolean;
+  child(target: string): CliLogger;
+}
+
+export function createLogger(config: LogConfig, target = 'akamu_cli', write: (line: string) => void = (l) => process.stderr.write(l)): CliLogger {
   const colour = process.stderr.isTTY === true && !process.env.NO_COLOR;
   const threshold = rank(config.targets.get(target) ?? config.defaultLevel);
   const emit = (level: LogLevel) => (message: string, fields?: Record<string, unknown>): void => {
@@ -84,6 +97,7 @@ export function createLogger(config: LogConfig, target = 'akamu_cli', write: (li
     info: emit('info'),
     debug: emit('debug'),
     trace: emit('trace'),
+    enabled: (level) => rank(level) <= threshold,
     child: (t: string) => createLogger(config, t, write),
   };
 }

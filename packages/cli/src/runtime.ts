@@ -1,12 +1,11 @@
 /** What a command gets to talk to the operator while it runs: the logger, events, notes, prompts. */
-import type { Logger } from 'akamu-client';
-import { createLogger, logConfig } from './log.js';
+import { createLogger, logConfig, type CliLogger } from './log.js';
 import { safeMessage } from './render/safe-text.js';
 import type { CommandEvent } from './results.js';
 import type { StdinPrompter } from './stdin-prompt.js';
 
 export interface Runtime {
-  log: Logger;
+  log: CliLogger;
   /** Report a milestone as it happens (results.ts says which); the renderer prints it at once. */
   emit(event: CommandEvent): void;
   /**

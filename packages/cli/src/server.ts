@@ -1,5 +1,14 @@
-/** Reaching the ACME server: `--server` checks, `--server-ca` trust, transport and client. */
-import { AcmeClient, HttpTransport, UsageError, CLIENT_VERSION, splitPemCertificates, type Logger } from 'akamu-client';
+/**
+ * Reaching the ACME server: `--server` checks, `--server-ca` trust, transport and client. With
+ * `--server-ca` and -v (debug on akamu_cli), the TLS certificate details (subject, issuer, validity,
+ * signature algorithm) of every CA loaded from the file and of the server are logged.
+ */
+import {
+  AcmeClient, HttpTransport, UsageError, CLIENT_VERSION, certificateFacts, splitPemCertificates,
+  type HttpRequest, type HttpResponse, type Transport,
+} from 'akamu-client';
+import type { X509Certificate } from 'node:crypto';
+import type { CliLogger } from './log.js';
 import { CLI_VERSION } from './version.js';
 import { CHAIN_FILE_LIMIT, describeFsError, readInputText } from './files/read-input.js';
 import type { Runtime } from './runtime.js';
@@ -11,7 +20,14 @@ export interface ServerOptions {
 
 export const USER_AGENT = `akamu-cli/${CLI_VERSION} akamu-client/${CLIENT_VERSION} node/${process.versions.node}`;
 
-export async function readServerCa(path: string, log?: Logger): Promise<string> {
+/** `subject=… issuer=… not_before=… not_after=… signature_algorithm=…` of a certificate. */
+async function certificateDetails(c: X509Certificate): Promise<string> {
+  // Node 20's X509Certificate does not tell the signature algorithm; the ASN.1 reader (lazy) does
+  const { signatureAlgorithm } = await certificateFacts(c.raw);
+  return `subject=${c.subject.replace(/\n/g, ', ')} issuer=${c.issuer.replace(/\n/g, ', ')} not_before=${c.validFrom} not_after=${c.validTo} signature_algorithm=${signatureAlgorithm}`;
+}
+
+export async function readServerCa(path: string, log?: CliLogger): Promise<string> {
   let pem: string;
   try {
     pem = await readInputText(path, CHAIN_FILE_LIMIT);
@@ -21,16 +37,41 @@ export async function readServerCa(path: string, log?: Logger): Promise<string> 
   if (!/-----BEGIN CERTIFICATE-----/.test(pem)) throw new UsageError(`--server-ca ${path} contains no PEM certificate`);
   if (log) {
     const { X509Certificate } = await import('node:crypto');
-    splitPemCertificates(pem).forEach((der, i) => {
+    for (const [i, der] of splitPemCertificates(pem).entries()) {
       try {
         const c = new X509Certificate(der);
-        log.debug(`CA certificate [${i}] from ${path}: subject=${c.subject.replace(/\n/g, ', ')} issuer=${c.issuer.replace(/\n/g, ', ')} not_before=${c.validFrom} not_after=${c.validTo}`);
+        if (log.enabled('debug')) log.debug(`CA certificate [${i}] from ${path}: ${await certificateDetails(c)}`);
       } catch (err) {
         log.warn(`--server-ca ${path}: certificate [${i}] cannot be parsed: ${(err as Error).message}`);
       }
-    });
+    }
   }
   return pem;
+}
+
+/**
+ * A transport that logs the TLS certificate of each server it meets (once per certificate) before
+ * handing the response on; the HTTP and TLS internals stay with the `http` target (-vv).
+ */
+class ServerCertificateLog implements Transport {
+  private readonly seen = new Set<string>();
+  constructor(private readonly inner: Transport, private readonly log: CliLogger) {}
+
+  async request(req: HttpRequest): Promise<HttpResponse> {
+    const res = await this.inner.request(req);
+    const peer = res.peer;
+    if (peer?.der && !this.seen.has(peer.fingerprint256)) {
+      this.seen.add(peer.fingerprint256);
+      const host = new URL(req.url).host;
+      try {
+        const { X509Certificate } = await import('node:crypto');
+        this.log.debug(`TLS certificate of ${host}: ${await certificateDetails(new X509Certificate(peer.der))}`);
+      } catch (err) {
+        this.log.debug(`TLS certificate of ${host} cannot be parsed: ${(err as Error).message}`);
+      }
+    }
+    return res;
+  }
 }
 
 export function checkServerUrl(server: string): void {
@@ -48,6 +89,9 @@ export function checkServerUrl(server: string): void {
 export async function connect(opts: ServerOptions, rt: Runtime): Promise<AcmeClient> {
   checkServerUrl(opts.server);
   const extraCaPem = opts.serverCa ? await readServerCa(opts.serverCa, rt.log) : undefined;
-  const transport = new HttpTransport({ extraCaPem, userAgent: USER_AGENT, log: rt.log.child?.('http') ?? rt.log });
-  return AcmeClient.connect(opts.server, { transport, log: rt.log.child?.('akamu_client') ?? rt.log });
+  const http = new HttpTransport({ extraCaPem, userAgent: USER_AGENT, log: rt.log.child('http') });
+  const transport = extraCaPem && rt.log.enabled('debug') ? new ServerCertificateLog(http, rt.log) : http;
+  const client = await AcmeClient.connect(opts.server, { transport, log: rt.log.child('akamu_client') });
+  rt.log.info(`directory: ${opts.server}`);
+  return client;
 }
