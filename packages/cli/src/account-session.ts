@@ -1,6 +1,6 @@
 /** Getting hold of the ACME account: registering one, or logging in with the key and its URL sidecar. */
 import { AkamuError, type AcmeClient, type PrivateKey } from 'akamu-client';
-import { readAccountUrl } from './files/account-url.js';
+import { accountUrlPath, readAccountUrl } from './files/account-url.js';
 import { writeFileAtomic } from './files/atomic.js';
 import { requireKeyFile } from './files/keys.js';
 import type { GeneratedKey } from './results.js';
@@ -12,7 +12,8 @@ import type { Runtime } from './runtime.js';
 export async function requireAccountUrl(accountKeyPath: string): Promise<string> {
   const url = await readAccountUrl(accountKeyPath);
   if (!url) {
-    throw new AkamuError(`no account URL sidecar ${accountKeyPath}.account-url; run 'akamu-cli account register' first, or restore the sidecar from a backup`, 'no-account');
+    // the reference's text first, so that searching it finds this case
+    throw new AkamuError(`No such file: ${accountUrlPath(accountKeyPath)} — run 'akamu-cli account register' first, or restore the sidecar from a backup`, 'no-account');
   }
   return url;
 }

@@ -12,10 +12,13 @@ export function adviceFor(hint: ErrorHint | undefined): string {
   switch (hint.code) {
     case 'untrusted-server-certificate':
       return ' — pass --server-ca with the CA that issued the server certificate';
-    case 'bind-permission':
-      return ` (EACCES: use ${PORT_FLAG[hint.challenge] ?? 'another port'} with a high port, run with CAP_NET_BIND_SERVICE, or redirect port ${hint.standardPort})`;
+    case 'bind-permission': {
+      const flag = PORT_FLAG[hint.challenge];
+      const redirect = flag ? `redirect port ${hint.standardPort} to a high port and pass ${flag} <high-port>` : `redirect port ${hint.standardPort} to a high port`;
+      return ` — ${hint.challenge} needs port ${hint.port}: run with sudo, grant CAP_NET_BIND_SERVICE to node, or ${redirect}`;
+    }
     case 'port-in-use':
-      return ` (another process is listening on port ${hint.port}: stop it or use ${PORT_FLAG[hint.challenge] ?? 'another port'})`;
+      return ` — another process is listening on port ${hint.port}: stop it or use ${PORT_FLAG[hint.challenge] ?? 'another port'}`;
     case 'wildcard-needs-dns':
       return '; use --challenge dns-01';
     case 'ip-needs-http-or-tls':

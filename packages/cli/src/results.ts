@@ -27,6 +27,9 @@ export interface AccountRegisterResult {
   account: AccountInfo;
   /** False when the server already had an account for this key. */
   created: boolean;
+  /** The account existed and `--contact` named other contacts than it has (they were not changed). */
+  contactsDiffer: boolean;
+  requestedContacts: string[];
   accountKeyPath: string;
   /** Where the account URL was saved. */
   accountUrlPath: string;
@@ -181,6 +184,8 @@ export type CommandEvent =
   | { type: 'account-registered'; url: string; termsOfService?: string }
   /** `--cert-key` names an existing key of another type than `--cert-key-type`: the key wins. */
   | { type: 'cert-key-type-ignored'; path: string; keyType: string; requested: string }
+  /** `--new-key` names an existing key of another type than `--new-key-type`: the key wins. */
+  | { type: 'new-key-type-ignored'; path: string; keyType: string; requested: string }
   | { type: 'renewal-decision'; certificatePath: string; notAfter: Date; decision: RenewalDecision }
   /** Several certbot accounts match: the operator must choose (a usage error follows). */
   | { type: 'certbot-accounts-ambiguous'; server?: string; candidates: CertbotAccountInfo[] }

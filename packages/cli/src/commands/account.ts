@@ -1,5 +1,6 @@
 /** `akamu-cli account register|deregister|show|update|key-change`. */
-import { UsageError, PrivateKey, parseKeyType } from 'akamu-client';
+import { unlink } from 'node:fs/promises';
+import { UsageError, PrivateKey, DEFAULT_KEY_TYPE, parseKeyType, type AcmeClient } from 'akamu-client';
 import { login, registerAccount, requireAccountUrl, saveGeneratedKey } from '../account-session.js';
 import { parseEab } from '../eab.js';
 import { writeAccountUrl, removeAccountUrl, accountUrlPath } from '../files/account-url.js';
@@ -33,10 +34,19 @@ export async function accountRegister(opts: RegisterOptions, rt: Runtime): Promi
     command: 'account register',
     account: { url: account.url, status: account.status, contacts: account.contact },
     created: account.created,
+    // an existing account keeps its contacts: changing them is `account update`'s job
+    contactsDiffer: !account.created && opts.contact.length > 0 && !sameContacts(opts.contact, account.contact),
+    requestedContacts: opts.contact,
     accountKeyPath: opts.accountKey,
     accountUrlPath: sidecar,
     generatedKey,
   };
+}
+
+/** The same contacts, in any order. */
+function sameContacts(a: string[], b: string[]): boolean {
+  const sortedB = [...b].sort();
+  return a.length === b.length && [...a].sort().every((c, i) => c === sortedB[i]);
 }
 
 export async function accountShow(opts: ShowOptions, rt: Runtime): Promise<AccountShowResult> {
@@ -61,18 +71,42 @@ export async function accountDeregister(opts: DeregisterOptions, rt: Runtime): P
   return result;
 }
 
+/**
+ * After a failed key change: a new-key file this run generated is removed when the account still
+ * answers to the old key (the server did not switch); otherwise it is kept, as it may be the key.
+ */
+async function dropUnusedNewKey(client: AcmeClient, path: string, rt: Runtime): Promise<void> {
+  const oldKeyStillWorks = await client.getAccount().then(() => true, () => false);
+  if (oldKeyStillWorks) {
+    await unlink(path).catch(() => {});
+    return;
+  }
+  rt.note(`Note: the new key ${path} is kept: the server may have switched the account to it`);
+}
+
 export async function accountKeyChange(opts: KeyChangeOptions, rt: Runtime): Promise<AccountKeyChangeResult> {
-  const newKeyType = parseKeyType(opts.newKeyType);
+  const requestedType = opts.newKeyType !== undefined ? parseKeyType(opts.newKeyType) : undefined;
   const oldKey = await requireKeyFile(opts.accountKey, 'account key');
   const url = await requireAccountUrl(opts.accountKey);
   const existing = await loadKeyFile(opts.newKey, 'new key');
-  const newKey = existing ?? (await PrivateKey.generate(newKeyType));
+  if (existing && requestedType !== undefined && requestedType !== existing.keyType) {
+    rt.emit({ type: 'new-key-type-ignored', path: opts.newKey, keyType: existing.keyType, requested: requestedType });
+  }
+  const newKey = existing ?? (await PrivateKey.generate(requestedType ?? DEFAULT_KEY_TYPE));
   if (newKey.publicKeyDer().equals(oldKey.publicKeyDer())) throw new UsageError('--new-key is the same key as --account-key');
   const client = await connect(opts, rt);
   client.login(oldKey, url);
-  // keep the new key on disk before the server switches to it, so it can never be lost
-  const generatedKey = existing ? undefined : await saveGeneratedKey(opts.newKey, newKey, rt);
-  await client.changeKey(newKey);
+  // keep the new key on disk before the server switches to it, so it can never be lost; it is
+  // reported (stdout) only once the change succeeded
+  if (!existing) await writeFileAtomic(opts.newKey, newKey.toPem(), { mkdir: true });
+  try {
+    await client.changeKey(newKey);
+  } catch (err) {
+    if (!existing) await dropUnusedNewKey(client, opts.newKey, rt);
+    throw err;
+  }
+  const generatedKey = existing ? undefined : { path: opts.newKey, keyType: newKey.keyType };
+  if (generatedKey) rt.emit({ type: 'key-generated', key: generatedKey });
   await writeFileAtomic(opts.accountKey, newKey.toPem());
   return {
     command: 'account key-change',

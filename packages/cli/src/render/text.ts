@@ -4,7 +4,7 @@
  * (see results.ts) are not printed again from the result.
  */
 import type {
-  AccountInfo, CertbotAccountInfo, CertbotImportResult, CertbotLineageInfo, CertbotListResult, CommandEvent, CommandResult,
+  CertbotAccountInfo, CertbotImportResult, CertbotLineageInfo, CertbotListResult, CommandEvent, CommandResult,
   ImportedAccount, ImportedCertificate, IssueResult, RenewalDecision,
 } from '../results.js';
 
@@ -26,6 +26,8 @@ export function renderEvent(e: CommandEvent, o: TextOutput): void {
       return;
     case 'cert-key-type-ignored':
       return o.err(`Note: --cert-key ${e.path} is a ${e.keyType} key; --cert-key-type ${e.requested} is ignored`);
+    case 'new-key-type-ignored':
+      return o.err(`Note: --new-key ${e.path} is a ${e.keyType} key; --new-key-type ${e.requested} is ignored`);
     case 'renewal-decision':
       return renderDecision(e.certificatePath, e.notAfter, e.decision, o);
     case 'certbot-accounts-ambiguous':
@@ -51,15 +53,23 @@ export function renderEvent(e: CommandEvent, o: TextOutput): void {
 export function renderResult(r: CommandResult, o: TextOutput): void {
   switch (r.command) {
     case 'account register':
-      if (!r.created) o.err(`Note: the server already had an account for this key; its URL was saved to ${r.accountUrlPath}`);
-      return o.out(`Registered: ${r.account.url}`);
+      if (r.created) return o.out(`Registered: ${r.account.url}`);
+      o.err(`Note: the server already had an account for this key; its URL was saved to ${r.accountUrlPath}`);
+      if (r.contactsDiffer) {
+        o.err(`Note: the account's contacts (${contactList(r.account.contacts)}) differ from --contact (${contactList(r.requestedContacts)}); use 'akamu-cli account update' to change them`);
+      }
+      return o.out(`Account already registered: ${r.account.url}`);
     case 'account show':
-      o.out(`URL:     ${r.account.url}`);
-      o.out(`Status:  ${r.account.status}`);
-      return contactLines(r.account, 'Contact: ', o);
+      // exactly the reference's lines: `sed 's/^URL: //'` gets the URL
+      o.out(`URL: ${r.account.url}`);
+      o.out(`Status: ${r.account.status}`);
+      for (const c of r.account.contacts) o.out(`Contact: ${c}`);
+      return;
     case 'account update':
       o.out(`Updated account: ${r.account.url}`);
-      return contactLines(r.account, '  Contact: ', o);
+      if (r.account.contacts.length === 0) o.out('  Contact: (none)');
+      for (const c of r.account.contacts) o.out(`  Contact: ${c}`);
+      return;
     case 'account deregister':
       if (r.sidecarError !== undefined) {
         o.err(`Warning: account deactivated but could not remove sidecar ${r.accountUrlPath}: ${r.sidecarError}. Future commands may attempt to use the deactivated account.`);
@@ -81,10 +91,7 @@ export function renderResult(r: CommandResult, o: TextOutput): void {
   }
 }
 
-function contactLines(account: AccountInfo, prefix: string, o: TextOutput): void {
-  if (account.contacts.length === 0) o.out(`${prefix}(none)`);
-  for (const c of account.contacts) o.out(`${prefix}${c}`);
-}
+const contactList = (contacts: string[]): string => (contacts.length > 0 ? contacts.join(', ') : 'none');
 
 function renderIssue(r: IssueResult, o: TextOutput): void {
   if (r.certificateKey.generated) o.out(`Certificate key saved to ${r.certificateKey.path}`);
