@@ -44,7 +44,7 @@ function withCertificate<O extends OptionValues, G extends OptionValues>(cmd: Co
     .option('--cert-key-type <TYPE>', 'certificate key type (default: ec:P-256)')
     .option('--cert-key <FILE>', 'reuse this certificate private key (generated there if absent)')
     .option('--challenge <TYPE>', 'http-01, dns-01, dns-persist-01, tls-alpn-01, onion-csr-01 or tkauth-01 (default: http-01)')
-    .option('--dns-hook <CMD>', 'hook program for dns-01 record management (called with add / remove)')
+    .option('--dns-hook <CMD>', 'hook program for dns-01 / dns-persist-01 record management (called with add / remove)')
     .option('--http-port <PORT>', 'port for the built-in http-01 server (default: 80)')
     .option('--tls-port <PORT>', 'port for the built-in tls-alpn-01 server (default: 443)')
     .option('--onion-key <FILE>', 'Ed25519 hidden-service key for onion-csr-01 (not supported yet)')
@@ -84,14 +84,17 @@ function defineKeyChange<G extends OptionValues>(cmd: Sub<G>) {
   return withServer(cmd.description('roll the account key over to a new key (RFC 8555 §7.3.5)'))
     .requiredOption('--account-key <FILE>', 'current account key PEM (replaced by the new key on success)')
     .requiredOption('--new-key <FILE>', 'new key PEM (generated if absent)')
-    .option('--new-key-type <TYPE>', 'key type when --new-key does not exist', 'ec:P-256');
+    // no default here: a type given for an existing --new-key is noted as ignored
+    .option('--new-key-type <TYPE>', 'key type when --new-key does not exist (default: ec:P-256)');
 }
 
 function defineIssue<G extends OptionValues>(cmd: Sub<G>) {
   return withEab(withCertificate(withServer(cmd.description('obtain a certificate'))))
     .requiredOption('--account-key <FILE>', 'account key PEM (an account is registered if no URL sidecar exists)')
     .option('-d, --domain <DOMAIN>', 'domain to include (repeatable; the first becomes the CN)', collect, [] as string[])
-    .requiredOption('--out <FILE>', 'where to write the PEM chain (leaf first)');
+    .requiredOption('--out <FILE>', 'where to write the PEM chain (leaf first)')
+    .option('--contact <URI>', 'contact URI for an account this run registers, e.g. mailto:admin@example.com (repeatable)', collect, [] as string[])
+    .option('--agree-tos', "agree to the server's terms of service (for an account this run registers)", false);
 }
 
 function defineRevoke<G extends OptionValues>(cmd: Sub<G>) {

@@ -1,4 +1,7 @@
-/** Picking the challenge solver for `--challenge`. */
+/** Picking the challenge solver for `--challenge`, and checking its local needs before ordering. */
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
 import {
   Http01Solver, TlsAlpn01Solver, Dns01Solver, DnsPersist01Solver, HookDnsPublisher, ManualDnsPublisher, UsageError, AkamuError,
   type Solver, type DnsRecord,
@@ -41,17 +44,39 @@ export function makeSolver(opts: SolverOptions, rt: Runtime): Solver {
   }
 }
 
+/**
+ * The `--dns-hook` program exists and may be executed, found as the hook runner finds it (a path,
+ * or a name looked up in PATH; no shell): checked before anything is ordered.
+ */
+export async function checkDnsHook(command: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const fail = (why: string): never => {
+    throw new UsageError(`--dns-hook ${command}: ${why}`);
+  };
+  if (command === '') fail('empty command');
+  const isPath = command.includes('/');
+  const candidates = isPath ? [command] : (env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, command));
+  for (const path of candidates) {
+    const st = await stat(path).catch(() => undefined);
+    if (!st?.isFile()) {
+      if (isPath) fail(st ? 'not a regular file' : 'no such file');
+      continue;
+    }
+    const executable = await access(path, constants.X_OK).then(() => true, () => false);
+    if (executable) return;
+    if (isPath) fail('not executable (chmod +x it)');
+  }
+  fail('not found in PATH');
+}
+
+/** The reference's manual prompt, line for line. */
 async function manualDnsPrompt(r: DnsRecord, persist: boolean, rt: Runtime): Promise<void> {
   const lines = [
-    '',
     `${persist ? 'DNS-persist-01' : 'DNS-01'} challenge for ${r.identifier.value}:`,
-    `  Name:  ${r.name}`,
-    '  Type:  TXT',
-    `  Value: ${r.value}`,
-    '',
+    `Name: ${r.name}`,
+    'Type: TXT',
+    `Value: ${r.value}`,
+    'Press Enter after the TXT record has propagated (Ctrl-C to abort)...',
   ];
-  if (persist) lines.push('This is a long-lived TXT record; it only needs to be set once.');
-  lines.push('Press Enter after the TXT record has propagated (Ctrl-C to abort)... ');
   try {
     await rt.prompt(lines.join('\n'));
   } catch (err) {

@@ -2,8 +2,8 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import {
-  PrivateKey, UsageError, AkamuError, parseKeyType, issueCertificate, buildCsr, splitPemCertificates,
-  publicKeyMatches, type KeyType, type AcmeClient, type Identifier, type Logger, type Solver,
+  PrivateKey, UsageError, AkamuError, parseKeyType, issueCertificate, buildCsr, splitPemCertificates, certificateFacts,
+  publicKeyMatches, type KeyType, type AcmeClient, type Authorization, type Identifier, type Logger, type Solver,
 } from 'akamu-client';
 import { registerAccount, saveGeneratedKey } from '../account-session.js';
 import { StepError } from '../errors.js';
@@ -15,18 +15,22 @@ import type { Runtime } from '../runtime.js';
 import { connect } from '../server.js';
 import { loadKeyFile } from '../files/keys.js';
 import { checkOutputTarget } from '../files/output-check.js';
-import { readAccountUrl, writeAccountUrl } from '../files/account-url.js';
+import { accountUrlPath, readAccountUrl, writeAccountUrl } from '../files/account-url.js';
 import { prepareWrite, writeFilesAtomic } from '../files/atomic.js';
 import { RENEWAL_FIELDS, renderRenewalConfig, renewalConfigFromOptions, renewalConfigPath, type RenewalConfig } from '../files/renewal-config.js';
 import { identifiersFromFlags, normalizeIdentifiers } from '../identifiers.js';
-import { makeSolver } from '../solvers.js';
+import { checkDnsHook, makeSolver } from '../solvers.js';
 
 /**
  * What an issuance is planned from: the issue flags, with identifiers instead of `-d` strings and
  * numbers as given (strings from flags, numbers from a renewal config; both are checked).
  */
-export interface IssueSettings extends Omit<IssueOptions, 'domain' | 'httpPort' | 'tlsPort' | 'pollTimeout'> {
+export interface IssueSettings extends Omit<IssueOptions, 'domain' | 'httpPort' | 'tlsPort' | 'pollTimeout' | 'contact' | 'agreeTos'> {
   identifiers: Identifier[];
+  /** `--contact` (issue): the contacts of an account this run registers. */
+  contact?: string[];
+  /** `--agree-tos` (issue): the operator agreed explicitly, so the terms need no note. */
+  agreeTos?: boolean;
   httpPort?: string | number;
   tlsPort?: string | number;
   pollTimeout?: string | number;
@@ -52,7 +56,10 @@ export interface IssuePlan {
   httpPort: number;
   tlsPort: number;
   solver: Solver;
+  /** The contacts an account registered by this run gets. */
   contacts: string[];
+  /** The account's contacts when already known (a renewal config's); else they are asked for. */
+  accountContacts?: string[];
   certKey: CertKeyPlan;
   existingAccountKey?: PrivateKey;
   accountUrl?: string;
@@ -120,6 +127,7 @@ export async function planIssue(
   const tlsPort = parsePort(String(opts.tlsPort ?? RENEWAL_FIELDS.tls_port.default), '--tls-port');
   const solver = makeSolver({ challenge, dnsHook: opts.dnsHook, httpPort, tlsPort }, rt);
   solver.check?.(identifiers);
+  if (opts.dnsHook !== undefined && challenge.startsWith('dns-')) await checkDnsHook(opts.dnsHook);
   // where the files go is checked before any key is read or generated
   await checkOutputTarget(opts.out, '--out');
   await checkOutputTarget(renewalConfigPath(opts.out), 'renewal config');
@@ -138,18 +146,26 @@ export async function planIssue(
   if (certKey.isNew) await checkWritable(certKey.path);
   return {
     opts, identifiers, accountKeyType, eab, pollTimeout, challenge, httpPort, tlsPort, solver,
-    contacts: extra.contacts ?? [], certKey, existingAccountKey, accountUrl, eabKidForConfig: extra.eabKidForConfig ?? opts.eabKid,
+    contacts: extra.contacts ?? opts.contact ?? [], certKey, existingAccountKey, accountUrl, eabKidForConfig: extra.eabKidForConfig ?? opts.eabKid,
+    ...(extra.contacts ? { accountContacts: extra.contacts } : {}),
   };
 }
 
+/** The account in use, and its contacts (as registered, or as known) for the renewal config. */
+interface UsedAccount {
+  account: IssueResult['account'];
+  contacts?: string[];
+}
+
 /** Log in with the sidecar's account, or register one (writing key and sidecar at once). */
-async function useAccount(client: AcmeClient, plan: IssuePlan, rt: Runtime): Promise<IssueResult['account']> {
+async function useAccount(client: AcmeClient, plan: IssuePlan, rt: Runtime): Promise<UsedAccount> {
   const { opts } = plan;
   const accountKey = plan.existingAccountKey ?? (await PrivateKey.generate(plan.accountKeyType));
   if (plan.accountUrl) {
     client.login(accountKey, plan.accountUrl);
     if (plan.eab) rt.log.debug('an account URL sidecar exists; --eab-kid/--eab-key are not needed and were not used');
-    return { url: plan.accountUrl, registered: false };
+    rt.log.info(`account: ${plan.accountUrl} (from ${accountUrlPath(opts.accountKey)})`);
+    return { account: { url: plan.accountUrl, registered: false }, contacts: plan.accountContacts };
   }
   const account = await registerAccount(client, accountKey, { agreeTos: true, eab: plan.eab, contact: plan.contacts }).catch((err: unknown) => {
     throw err instanceof Error ? new StepError('register', err) : err;
@@ -157,8 +173,26 @@ async function useAccount(client: AcmeClient, plan: IssuePlan, rt: Runtime): Pro
   const generatedKey = plan.existingAccountKey ? undefined : await saveGeneratedKey(opts.accountKey, accountKey, rt);
   await writeAccountUrl(opts.accountKey, account.url);
   client.login(accountKey, account.url);
-  rt.emit({ type: 'account-registered', url: account.url, termsOfService: client.directory.meta?.termsOfService });
-  return { url: account.url, registered: true, generatedKey };
+  // with --agree-tos the operator agreed knowingly; without it the note names the terms agreed to
+  rt.emit({ type: 'account-registered', url: account.url, termsOfService: opts.agreeTos ? undefined : client.directory.meta?.termsOfService });
+  rt.log.info(`account: registered ${account.url}`);
+  return { account: { url: account.url, registered: true, generatedKey }, contacts: account.contact };
+}
+
+/** `*.example.com` for a wildcard authorization. */
+const authorizationName = (a: Authorization): string => (a.wildcard && !a.identifier.value.startsWith('*.') ? `*.${a.identifier.value}` : a.identifier.value);
+
+/** The info-level progress lines of an issuance, and the start of work that can use the CA's validation time. */
+function progressEvents(log: Logger, onTriggered: () => void) {
+  return {
+    onOrderPlaced: (o: { url: string; authorizations: string[] }) =>
+      log.info(`order placed: ${o.url} (${o.authorizations.length} authorization${o.authorizations.length === 1 ? '' : 's'})`),
+    onAuthorizationDone: (a: Authorization) => log.info(`authorization for ${authorizationName(a)}: ${a.status}`),
+    onChallengeTriggered: onTriggered,
+    onOrderReady: (o: { status: string }) => {
+      if (o.status === 'ready') log.info('all authorizations valid; finalizing');
+    },
+  };
 }
 
 /** The CSR for the order, from its identifiers. */
@@ -171,7 +205,7 @@ function buildCsrFor(key: PrivateKey, identifiers: Identifier[]): Promise<Buffer
  * authorization). The CSR, and the ASN.1 modules it loads (~30 ms of CPU), is built as soon as the
  * first challenge is triggered: while the CA validates, the event loop is otherwise idle.
  */
-function orderCertificate(client: AcmeClient, plan: IssuePlan, replaces: string | undefined, log: Logger, signal: AbortSignal) {
+function orderCertificate(client: AcmeClient, plan: IssuePlan, replaces: string | undefined, rt: Runtime, onTriggered: () => void) {
   let csr: Promise<Buffer> | undefined;
   const startCsr = (): Promise<Buffer> => {
     csr ??= plan.certKey.key.then((k) => buildCsrFor(k, plan.identifiers));
@@ -184,33 +218,79 @@ function orderCertificate(client: AcmeClient, plan: IssuePlan, replaces: string 
     replaces,
     solvers: [plan.solver],
     csr: startCsr,
-    events: { onChallengeTriggered: () => void startCsr() },
+    events: progressEvents(rt.log, () => {
+      void startCsr();
+      onTriggered();
+    }),
     pollTimeoutMs: plan.pollTimeout * 1000,
-    log,
-    signal,
+    log: rt.log.child('akamu_client'),
+    signal: rt.signal,
   });
+}
+
+/**
+ * The account's contacts for the renewal config: known, or asked for once while the CA validates
+ * (the event loop is idle then), so the question costs no waiting. A failed question is not fatal.
+ */
+function contactsOf(client: AcmeClient, used: UsedAccount, rt: Runtime): { start(): void; get(): Promise<string[]> } {
+  let asked: Promise<string[]> | undefined;
+  const start = (): void => {
+    if (used.contacts || asked) return;
+    asked = client.getAccount().then((a) => a.contact ?? [], (err: unknown) => {
+      rt.log.warn(`cannot read the account's contacts for the renewal config (${(err as Error).message.split('\n')[0]}); writing none`);
+      return [];
+    });
+  };
+  return {
+    start,
+    get: async () => {
+      start();
+      return used.contacts ?? (await asked) ?? [];
+    },
+  };
+}
+
+/**
+ * Binds the challenge listeners (http-01, tls-alpn-01) before anything is ordered and holds them
+ * until `work` ends, so a busy or privileged port fails the run at once and orders nothing. The
+ * issuance starts them again (a no-op) and stops them when validation is over.
+ */
+export async function withListeners<T>(plan: IssuePlan, work: () => Promise<T>): Promise<T> {
+  await plan.solver.start?.();
+  try {
+    return await work();
+  } finally {
+    await plan.solver.stop?.();
+  }
 }
 
 /** Order, validate, finalize, download; then write key, chain and renewal config together. */
 export async function executeIssue(plan: IssuePlan, client: AcmeClient, rt: Runtime, extra: { replaces?: string } = {}): Promise<IssueResult> {
   const { opts } = plan;
   warnUnknownProfile(client, opts.profile, rt);
-  const account = await useAccount(client, plan, rt);
+  const used = await useAccount(client, plan, rt);
+  const { account } = used;
+  const contacts = contactsOf(client, used, rt);
 
-  const result = await orderCertificate(client, plan, extra.replaces, rt.log.child?.('akamu_client') ?? rt.log, rt.signal);
+  const result = await orderCertificate(client, plan, extra.replaces, rt, contacts.start);
 
   const key = await plan.certKey.key;
   const leaf = splitPemCertificates(result.chainPem)[0];
   if (!leaf || !(await publicKeyMatches(leaf, key))) {
     throw new AkamuError('the server returned a certificate that does not match the certificate key; nothing was written');
   }
+  if (rt.log.enabled('info')) {
+    const facts = await certificateFacts(leaf);
+    rt.log.info(`certificate downloaded: serial ${facts.serialHex}, not after ${facts.notAfter.toISOString().replace(/\.\d{3}Z$/, 'Z')}`);
+  }
   const configPath = renewalConfigPath(opts.out);
   const profile = result.order.profile ?? opts.profile;
-  const config = renewalConfig(plan, key.keyType, profile);
+  const config = renewalConfig(plan, key.keyType, profile, await contacts.get());
   // key, chain and renewal config are all fully written before any of them is moved into place
   const files = [{ path: opts.out, data: result.chainPem }, { path: configPath, data: await renderRenewalConfig(config) }];
   if (plan.certKey.isNew) files.unshift({ path: plan.certKey.path, data: key.toPem() });
   await writeFilesAtomic(files);
+  rt.log.info(`files written: ${files.map((f) => f.path).join(', ')}`);
 
   return {
     command: 'issue',
@@ -224,7 +304,7 @@ export async function executeIssue(plan: IssuePlan, client: AcmeClient, rt: Runt
 }
 
 /** What `renew --renewal-config` needs to repeat this issuance; paths are made absolute for cron. */
-function renewalConfig(plan: IssuePlan, certKeyType: KeyType, profile: string | undefined): RenewalConfig {
+function renewalConfig(plan: IssuePlan, certKeyType: KeyType, profile: string | undefined, contacts: string[]): RenewalConfig {
   const { opts } = plan;
   return renewalConfigFromOptions({
     ...opts,
@@ -240,16 +320,16 @@ function renewalConfig(plan: IssuePlan, certKeyType: KeyType, profile: string | 
     pollTimeout: plan.pollTimeout,
     eabAlg: plan.eab?.alg ?? opts.eabAlg?.toUpperCase(),
     eabKid: plan.eabKidForConfig,
-    dnsHook: opts.dnsHook?.includes('/') ? resolve(opts.dnsHook) : opts.dnsHook,
+    // a hook is kept only for the challenge types that call it
+    dnsHook: !plan.challenge.startsWith('dns-') ? undefined : opts.dnsHook?.includes('/') ? resolve(opts.dnsHook) : opts.dnsHook,
     profile,
-  }, { contacts: plan.contacts });
+  }, { contacts });
 }
 
 export async function issue(opts: IssueOptions, rt: Runtime): Promise<IssueResult> {
   const { domain, ...rest } = opts;
   const plan = await planIssue({ ...rest, identifiers: identifiersFromFlags(domain) }, rt);
-  const client = await connect(opts, rt);
-  return executeIssue(plan, client, rt);
+  return withListeners(plan, async () => executeIssue(plan, await connect(opts, rt), rt));
 }
 
 function warnUnknownProfile(client: AcmeClient, profile: string | undefined, rt: Runtime): void {

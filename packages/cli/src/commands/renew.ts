@@ -16,11 +16,12 @@ import { RENEWAL_FIELDS, readRenewalConfig, renewalConfigOptions } from '../file
 import { identifiersFromFlags } from '../identifiers.js';
 import { eabKeyGiven } from '../eab.js';
 import { CHAIN_FILE_LIMIT, InputFileError, describeFsError, readInputText } from '../files/read-input.js';
-import { planIssue, executeIssue, type IssueSettings, type CertKeyRule } from './issue.js';
+import { planIssue, executeIssue, withListeners, type IssueSettings, type CertKeyRule } from './issue.js';
 
 interface Merged {
   opts: IssueSettings;
-  contacts: string[];
+  /** The renewal config's contacts (undefined without one). */
+  contacts?: string[];
   certKeyRule: CertKeyRule;
   certForAri?: string;
   eabKidForConfig?: string;
@@ -38,7 +39,6 @@ async function mergeWithConfig(opts: RenewOptions): Promise<Merged> {
     if (!identifiers) throw new UsageError('-d DOMAIN is required unless --renewal-config is given');
     return {
       opts: { ...flags, server: opts.server ?? LETS_ENCRYPT_DIRECTORY, accountKey, out, identifiers },
-      contacts: [],
       certKeyRule: { pinned: opts.certKey !== undefined, requested, fallbackType: RENEWAL_FIELDS.cert_key_type.default },
       certForAri: cert,
     };
@@ -64,7 +64,11 @@ function given<T extends object>(flags: T): { [K in keyof T]?: Exclude<T[K], und
   return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
 
-async function readCertificate(path: string, rt: Runtime): Promise<{ text: string; facts: CertificateFacts } | undefined> {
+/**
+ * The certificate to check. `--cert` must exist (a typo in a cron line must not renew on every
+ * run); the renewal config's cert_path may not exist yet: then it is issued.
+ */
+async function readCertificate(path: string, explicit: boolean, rt: Runtime): Promise<{ text: string; facts: CertificateFacts } | undefined> {
   let text: string;
   try {
     text = await readInputText(path, CHAIN_FILE_LIMIT);
@@ -72,6 +76,7 @@ async function readCertificate(path: string, rt: Runtime): Promise<{ text: strin
     const e = err as NodeJS.ErrnoException;
     // a FIFO, a device or a huge file at the certificate's place is not "no certificate": refuse
     if (e instanceof InputFileError) throw new UsageError(`cannot read certificate ${path}: ${describeFsError(e)}`);
+    if (e.code === 'ENOENT' && explicit) throw new UsageError(`cannot read --cert ${path}: no such file`);
     if (e.code === 'ENOENT') rt.log.info(`no certificate at ${path} yet; issuing one`);
     else rt.log.warn(`cannot read certificate ${path} (${describeFsError(e)}); renewing`);
     return undefined;
@@ -84,10 +89,11 @@ async function readCertificate(path: string, rt: Runtime): Promise<{ text: strin
   }
 }
 
-/** The server's renewal window for the certificate; undefined (with a warning) when ARI is not to be had. */
+/** The server's renewal window for the certificate; undefined when ARI is not to be had (a warning when its request failed). */
 async function fetchRenewalInfo(client: AcmeClient, certText: string, rt: Runtime): Promise<RenewalInfo | undefined> {
   if (!client.supportsAri) {
-    rt.log.warn('the server does not support ARI (no renewalInfo in its directory); using the expiry rule');
+    // the CA's normal state, not a problem: at info, so a daily cron job stays silent
+    rt.log.info('the server does not support ARI (no renewalInfo in its directory); using the expiry rule');
     return undefined;
   }
   try {
@@ -102,7 +108,7 @@ export async function renew(opts: RenewOptions, rt: Runtime): Promise<RenewResul
   const m = await mergeWithConfig(opts);
   const plan = await planIssue(m.opts, rt, { contacts: m.contacts, certKeyRule: m.certKeyRule, eabKidForConfig: m.eabKidForConfig });
   const certPath = m.certForAri;
-  const cert = certPath ? await readCertificate(certPath, rt) : undefined;
+  const cert = certPath ? await readCertificate(certPath, opts.cert !== undefined, rt) : undefined;
   const client = await connect(m.opts, rt);
   let replaces: string | undefined;
   let checked: RenewResult['checked'];
@@ -115,5 +121,5 @@ export async function renew(opts: RenewOptions, rt: Runtime): Promise<RenewResul
     rt.emit({ type: 'renewal-decision', certificatePath: checked.path, notAfter: checked.notAfter, decision });
     if (!decision.due) return { command: 'renew', checked };
   }
-  return { command: 'renew', checked, issued: await executeIssue(plan, client, rt, { replaces }) };
+  return { command: 'renew', checked, issued: await withListeners(plan, () => executeIssue(plan, client, rt, { replaces })) };
 }
