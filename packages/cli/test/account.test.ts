@@ -28,12 +28,12 @@ describe('account commands', () => {
     // registering again with the same key finds the same account
     const again = await runCli(['account', 'register', ...env.server, '--account-key', key, '--agree-tos']);
     assertSuccess(again);
-    assert.match(again.stdout, new RegExp(`Registered: ${url}`));
+    assert.equal(again.stdout, `Account already registered: ${url}\n`);
     assert.doesNotMatch(again.stdout, /Generated/);
 
     const show = await runCli(['account', 'show', ...env.server, '--account-key', key]);
     assertSuccess(show);
-    assert.equal(show.stdout, `URL:     ${url}\nStatus:  valid\nContact: mailto:admin@example.com\nContact: mailto:ops@example.com\n`);
+    assert.equal(show.stdout, `URL: ${url}\nStatus: valid\nContact: mailto:admin@example.com\nContact: mailto:ops@example.com\n`);
 
     const upd = await runCli(['account', 'update', ...env.server, '--account-key', key, '--contact', 'mailto:new@example.com']);
     assertSuccess(upd);

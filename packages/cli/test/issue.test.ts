@@ -99,7 +99,7 @@ describe('issue and revoke', () => {
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
     child.stderr.on('data', async (d: Buffer) => {
       stderr += d.toString();
-      const pattern = /DNS-01 challenge for (\S+):\n {2}Name: {2}(\S+)\n {2}Type: {2}TXT\n {2}Value: (\S+)\n\nPress Enter after the TXT record has propagated \(Ctrl-C to abort\)\.\.\. /g;
+      const pattern = /DNS-01 challenge for (\S+):\nName: (\S+)\nType: TXT\nValue: (\S+)\nPress Enter after the TXT record has propagated \(Ctrl-C to abort\)\.\.\./g;
       const found = [...stderr.matchAll(pattern)];
       while (answered < found.length) {
         const m = found[answered++]!;

@@ -119,20 +119,31 @@ describe('renewal', () => {
     assertFailure(await runCli(['renew', ...env.server, '-d', 'x.example', '--out', out]), 2, /--account-key is required unless --renewal-config/);
   });
 
-  it('a CA without renewalInfo: the expiry rule decides', async () => {
+  it('a CA without renewalInfo: the expiry rule decides, said at info (a cron job stays silent); a failing ARI request warns', async () => {
     const proxy = await startDirectoryProxy(env.pebble, (d) => {
       const { renewalInfo: _drop, ...rest } = d;
       return rest;
     });
+    // a directory whose renewalInfo answers 404 (only /dir exists on the proxy)
+    const broken = await startDirectoryProxy(env.pebble, (d) => ({ ...d, renewalInfo: `${proxy.directoryUrl.replace(/\/dir$/, '')}/no-ari` }));
     try {
       const out = join(env.dir, 'noari', 'fullchain.pem');
       assertSuccess(await issue(['-d', 'noari.example', '--out', out]));
-      const r = await runCli(['renew', '--renewal-config', `${out}.renewal.toml`, '--server', proxy.directoryUrl, '--server-ca', env.pebble.caPemPath]);
+      const renew = (server: string, opts: { env?: Record<string, string> } = {}) =>
+        runCli(['renew', '--renewal-config', `${out}.renewal.toml`, '--server', server, '--server-ca', env.pebble.caPemPath], opts);
+      const r = await renew(proxy.directoryUrl);
       assertSuccess(r);
-      assert.match(r.stderr, /does not support ARI .*expiry rule/);
+      assert.equal(r.stderr, '', 'nothing on stderr at the default level');
       assert.match(r.stdout, /Renewal not yet due for .*: it expires \S+; due at \S+\. Use --force to renew now\./);
+      const info = await renew(proxy.directoryUrl, { env: { AKAMU_LOG: 'info' } });
+      assertSuccess(info);
+      assert.match(info.stderr, /^INFO {2}akamu_cli: the server does not support ARI \(no renewalInfo in its directory\); using the expiry rule$/m);
+      const failed = await renew(broken.directoryUrl);
+      assertSuccess(failed);
+      assert.match(failed.stderr, /^WARN {2}akamu_cli: ARI unavailable \(.*\); using the expiry rule$/m);
     } finally {
       await proxy.stop();
+      await broken.stop();
     }
   });
 
@@ -213,7 +224,7 @@ describe('renewal', () => {
     let answered = false;
     child.stderr.on('data', async (d: Buffer) => {
       stderr += d.toString();
-      const m = /DNS-persist-01 challenge for manual-persist\.example:\n {2}Name: {2}(\S+)\n {2}Type: {2}TXT\n {2}Value: (.+)\n\nThis is a long-lived TXT record; it only needs to be set once\.\nPress Enter/.exec(stderr);
+      const m = /DNS-persist-01 challenge for manual-persist\.example:\nName: (\S+)\nType: TXT\nValue: (.+)\nPress Enter/.exec(stderr);
       if (m && !answered) {
         answered = true;
         assert.equal(m[1], '_validation-persist.manual-persist.example.');
