@@ -1,104 +1,15 @@
 /**
- * The command reference to the letter, from data alone (issue 11): log levels, the renderer's
- * account lines, notes and advice, the help text and the launcher's Node.js version check.
- * The end-to-end side is in reference-output.test.ts and reference-issue.test.ts.
+ * The command reference to the letter, without a CA (issue 11): the help text and the launcher's
+ * Node.js version check. The log levels are in units.test.ts, the renderer's lines in
+ * render.test.ts, the end-to-end side in reference-output.test.ts and reference-issue.test.ts.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { runInNewContext, Script } from 'node:vm';
 import { transformSync } from 'esbuild';
-import { createLogger, logConfig } from '../src/log.js';
-import { renderEvent, renderResult } from '../src/render/text.js';
-import { adviceFor } from '../src/advice.js';
 import { main } from '../src/main.js';
-import type { AccountRegisterResult, CommandEvent, CommandResult } from '../src/results.js';
 import { cliBin } from '../../testkit/src/index.js';
-
-function lines(f: (o: { out(l: string): void; err(l: string): void }) => void): { out: string[]; err: string[] } {
-  const r = { out: [] as string[], err: [] as string[] };
-  f({ out: (l) => r.out.push(l), err: (l) => r.err.push(l) });
-  return r;
-}
-const result = (r: CommandResult) => lines((o) => renderResult(r, o));
-const event = (e: CommandEvent) => lines((o) => renderEvent(e, o));
-
-describe('log levels (reference: Logging)', () => {
-  const levels = (verbosity: number, env: NodeJS.ProcessEnv, target: string): string[] => {
-    const out: string[] = [];
-    const log = createLogger(logConfig(verbosity, env), target, (l) => out.push(l));
-    log.warn('w');
-    log.info('i');
-    log.debug('d');
-    log.trace('t');
-    return out.map((l) => l.split(' ')[0]!.trim());
-  };
-
-  it('a bare level in RUST_LOG / AKAMU_LOG overrides -v and -vv: it lowers as well as raises', () => {
-    assert.deepEqual(levels(1, { RUST_LOG: 'warn' }, 'akamu_client'), ['WARN']);
-    assert.deepEqual(levels(1, { RUST_LOG: 'warn' }, 'akamu_cli'), ['WARN']);
-    assert.deepEqual(levels(2, { AKAMU_LOG: 'warn' }, 'http'), ['WARN']);
-    assert.deepEqual(levels(2, { AKAMU_LOG: 'info' }, 'http'), ['WARN', 'INFO']);
-    assert.deepEqual(levels(0, { RUST_LOG: 'trace' }, 'http'), ['WARN', 'INFO', 'DEBUG', 'TRACE']);
-  });
-
-  it('target pairs override the flags too; a variable without a valid directive leaves them', () => {
-    assert.deepEqual(levels(1, { AKAMU_LOG: 'http=debug' }, 'akamu_client'), ['WARN'], '-v no longer applies');
-    assert.deepEqual(levels(1, { AKAMU_LOG: 'http=debug' }, 'http'), ['WARN', 'INFO', 'DEBUG']);
-    assert.deepEqual(levels(1, { AKAMU_LOG: 'loud' }, 'akamu_client'), ['WARN', 'INFO', 'DEBUG']);
-  });
-
-  it('the logger says whether a level is shown (costly details are only worked out when they are)', () => {
-    const log = createLogger(logConfig(0, {}), 'akamu_cli', () => {});
-    assert.equal(log.enabled('warn'), true);
-    assert.equal(log.enabled('info'), false);
-    assert.equal(createLogger(logConfig(1, {}), 'akamu_cli', () => {}).enabled('debug'), true);
-    assert.equal(createLogger(logConfig(0, { AKAMU_LOG: 'info' }), 'akamu_cli', () => {}).child('http').enabled('info'), true);
-  });
-});
-
-describe('renderer: the reference\'s lines', () => {
-  const account = { url: 'https://ca.test/acct/1', status: 'valid', contacts: ['mailto:a@ca.test', 'mailto:b@ca.test'] };
-
-  it('account show: `URL: `, `Status: `, one `Contact: ` per contact, one space after each colon; none → no Contact line', () => {
-    assert.deepEqual(result({ command: 'account show', account }), {
-      out: ['URL: https://ca.test/acct/1', 'Status: valid', 'Contact: mailto:a@ca.test', 'Contact: mailto:b@ca.test'],
-      err: [],
-    });
-    assert.deepEqual(result({ command: 'account show', account: { ...account, contacts: [] } }).out, ['URL: https://ca.test/acct/1', 'Status: valid']);
-  });
-
-  it('account register with a key that has an account: says so, claims no registration, points to account update', () => {
-    const base: AccountRegisterResult = {
-      command: 'account register', account, created: false, contactsDiffer: false, requestedContacts: [],
-      accountKeyPath: '/k.pem', accountUrlPath: '/k.pem.account-url',
-    };
-    const same = result(base);
-    assert.deepEqual(same.out, ['Account already registered: https://ca.test/acct/1']);
-    assert.doesNotMatch([...same.out, ...same.err].join('\n'), /^Registered/m);
-    const differ = result({ ...base, contactsDiffer: true, requestedContacts: ['mailto:new@ca.test'] });
-    assert.deepEqual(differ.out, ['Account already registered: https://ca.test/acct/1']);
-    assert.ok(differ.err.includes(
-      "Note: the account's contacts (mailto:a@ca.test, mailto:b@ca.test) differ from --contact (mailto:new@ca.test); use 'akamu-cli account update' to change them",
-    ), differ.err.join('\n'));
-    assert.deepEqual(result({ ...base, created: true }).out, ['Registered: https://ca.test/acct/1']);
-  });
-
-  it('key-change: an existing --new-key of another type than --new-key-type is noted', () => {
-    assert.deepEqual(event({ type: 'new-key-type-ignored', path: '/n.pem', keyType: 'ec:P-256', requested: 'ec:P-384' }), {
-      out: [],
-      err: ['Note: --new-key /n.pem is a ec:P-256 key; --new-key-type ec:P-384 is ignored'],
-    });
-  });
-
-  it('bind failures: our advice follows the reference\'s text after an em dash', () => {
-    assert.equal(
-      adviceFor({ code: 'bind-permission', challenge: 'tls-alpn-01', port: 443, standardPort: 443 }),
-      ' — tls-alpn-01 needs port 443: run with sudo, grant CAP_NET_BIND_SERVICE to node, or redirect port 443 to a high port and pass --tls-port <high-port>',
-    );
-    assert.equal(adviceFor({ code: 'port-in-use', challenge: 'http-01', port: 8080 }), ' — another process is listening on port 8080: stop it or use --http-port');
-  });
-});
 
 describe('help text', () => {
   it('--dns-hook names dns-persist-01 too; issue has --contact and --agree-tos', async () => {

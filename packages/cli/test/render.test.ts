@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { renderEvent, renderResult } from '../src/render/text.js';
 import { adviceFor } from '../src/advice.js';
 import { StepError, rootCause } from '../src/errors.js';
-import type { CommandEvent, CommandResult, IssueResult } from '../src/results.js';
+import type { AccountRegisterResult, CommandEvent, CommandResult, IssueResult } from '../src/results.js';
 
 function lines(f: (o: { out(l: string): void; err(l: string): void }) => void): { out: string[]; err: string[] } {
   const r = { out: [] as string[], err: [] as string[] };
@@ -68,6 +68,49 @@ describe('text renderer', () => {
       out: ['Deactivated: https://ca.test/acct/1'],
       err: ['Warning: account deactivated but could not remove sidecar /k.pem.account-url: EPERM. Future commands may attempt to use the deactivated account.'],
     });
+  });
+});
+
+describe('text renderer: the reference\'s lines (issue 11)', () => {
+  const account = { url: 'https://ca.test/acct/1', status: 'valid', contacts: ['mailto:a@ca.test', 'mailto:b@ca.test'] };
+
+  it('account show: `URL: `, `Status: `, one `Contact: ` per contact, one space after each colon; none → no Contact line', () => {
+    assert.deepEqual(result({ command: 'account show', account }), {
+      out: ['URL: https://ca.test/acct/1', 'Status: valid', 'Contact: mailto:a@ca.test', 'Contact: mailto:b@ca.test'],
+      err: [],
+    });
+    assert.deepEqual(result({ command: 'account show', account: { ...account, contacts: [] } }).out, ['URL: https://ca.test/acct/1', 'Status: valid']);
+  });
+
+  it('account register with a key that has an account: says so, claims no registration, points to account update', () => {
+    const base: AccountRegisterResult = {
+      command: 'account register', account, created: false, contactsDiffer: false, requestedContacts: [],
+      accountKeyPath: '/k.pem', accountUrlPath: '/k.pem.account-url',
+    };
+    const same = result(base);
+    assert.deepEqual(same.out, ['Account already registered: https://ca.test/acct/1']);
+    assert.doesNotMatch([...same.out, ...same.err].join('\n'), /^Registered/m);
+    const differ = result({ ...base, contactsDiffer: true, requestedContacts: ['mailto:new@ca.test'] });
+    assert.deepEqual(differ.out, ['Account already registered: https://ca.test/acct/1']);
+    assert.ok(differ.err.includes(
+      "Note: the account's contacts (mailto:a@ca.test, mailto:b@ca.test) differ from --contact (mailto:new@ca.test); use 'akamu-cli account update' to change them",
+    ), differ.err.join('\n'));
+    assert.deepEqual(result({ ...base, created: true }).out, ['Registered: https://ca.test/acct/1']);
+  });
+
+  it('key-change: an existing --new-key of another type than --new-key-type is noted', () => {
+    assert.deepEqual(event({ type: 'new-key-type-ignored', path: '/n.pem', keyType: 'ec:P-256', requested: 'ec:P-384' }), {
+      out: [],
+      err: ['Note: --new-key /n.pem is a ec:P-256 key; --new-key-type ec:P-384 is ignored'],
+    });
+  });
+
+  it('bind failures: our advice follows the reference\'s text after an em dash', () => {
+    assert.equal(
+      adviceFor({ code: 'bind-permission', challenge: 'tls-alpn-01', port: 443, standardPort: 443 }),
+      ' — tls-alpn-01 needs port 443: run with sudo, grant CAP_NET_BIND_SERVICE to node, or redirect port 443 to a high port and pass --tls-port <high-port>',
+    );
+    assert.equal(adviceFor({ code: 'port-in-use', challenge: 'http-01', port: 8080 }), ' — another process is listening on port 8080: stop it or use --http-port');
   });
 });
 

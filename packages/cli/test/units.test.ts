@@ -35,6 +35,28 @@ describe('log configuration', () => {
     assert.deepEqual(lines(0, { RUST_LOG: 'hyper_util=debug' }, 'http'), ['WARN', 'INFO', 'DEBUG'], 'the original tool\'s target names map onto ours');
     assert.deepEqual(lines(0, { AKAMU_LOG: 'error', RUST_LOG: 'trace' }, 'akamu_cli'), []);
   });
+
+  it('a bare level in RUST_LOG / AKAMU_LOG overrides -v and -vv: it lowers as well as raises', () => {
+    assert.deepEqual(lines(1, { RUST_LOG: 'warn' }, 'akamu_client'), ['WARN']);
+    assert.deepEqual(lines(1, { RUST_LOG: 'warn' }, 'akamu_cli'), ['WARN']);
+    assert.deepEqual(lines(2, { AKAMU_LOG: 'warn' }, 'http'), ['WARN']);
+    assert.deepEqual(lines(2, { AKAMU_LOG: 'info' }, 'http'), ['WARN', 'INFO']);
+    assert.deepEqual(lines(0, { RUST_LOG: 'trace' }, 'http'), ['WARN', 'INFO', 'DEBUG', 'TRACE']);
+  });
+
+  it('target pairs override the flags too; a variable without a valid directive leaves them', () => {
+    assert.deepEqual(lines(1, { AKAMU_LOG: 'http=debug' }, 'akamu_client'), ['WARN'], '-v no longer applies');
+    assert.deepEqual(lines(1, { AKAMU_LOG: 'http=debug' }, 'http'), ['WARN', 'INFO', 'DEBUG']);
+    assert.deepEqual(lines(1, { AKAMU_LOG: 'loud' }, 'akamu_client'), ['WARN', 'INFO', 'DEBUG']);
+  });
+
+  it('the logger says whether a level is shown (costly details are only worked out when they are)', () => {
+    const log = createLogger(logConfig(0, {}), 'akamu_cli', () => {});
+    assert.equal(log.enabled('warn'), true);
+    assert.equal(log.enabled('info'), false);
+    assert.equal(createLogger(logConfig(1, {}), 'akamu_cli', () => {}).enabled('debug'), true);
+    assert.equal(createLogger(logConfig(0, { AKAMU_LOG: 'info' }), 'akamu_cli', () => {}).child('http').enabled('info'), true);
+  });
 });
 
 describe('renewal config', () => {
