@@ -12,25 +12,16 @@ import { normalizeIdentifiers } from '../src/identifiers.js';
 import { b64uDecode } from '../src/jose/base64url.js';
 import { signJws } from '../src/jose/jws.js';
 import { PrivateKey, type KeyType } from '../src/keys/index.js';
-import { loadNobleMlDsaEngine, nodeMlDsaEngine, pinMlDsaEngine, type MlDsaEngine } from '../src/keys/mlDsaEngines.js';
+import { loadNobleMlDsaEngine, nodeMlDsaEngine, pinMlDsaEngine } from '../src/keys/mlDsaEngines.js';
 import { buildCsr } from '../src/x509/csr.js';
 import {
-  csrParts, derOf, NEEDS_OPENSSL, nobleVerifies, OPENSSL_FIXTURE, opensslVerifies, paramsOf, pem, pkcs8Forms, SKIP_WITHOUT_OPENSSL,
+  csrParts, derOf, NEEDS_OPENSSL, nobleVerifies, OPENSSL_FIXTURE, opensslVerifies, paramsOf, pem, pkcs8Forms, SKIP_WITHOUT_OPENSSL, withEngine,
 } from './helpers/ml-dsa.js';
 
 const TYPES = ['ml-dsa-44', 'ml-dsa-65', 'ml-dsa-87'] as const;
 const noble = await loadNobleMlDsaEngine();
 const node = nodeMlDsaEngine();
 after(() => pinMlDsaEngine(undefined));
-
-async function withEngine<T>(engine: MlDsaEngine, fn: () => Promise<T>): Promise<T> {
-  pinMlDsaEngine(engine);
-  try {
-    return await fn();
-  } finally {
-    pinMlDsaEngine(undefined);
-  }
-}
 
 /** node:crypto's ML-DSA key generation (Node 24; @types/node 20 does not know the type names). */
 const generateMlDsa = generateKeyPairSync as unknown as (type: string) => KeyPairKeyObjectResult;

@@ -13,7 +13,7 @@ import { keyAlgorithm, parseKeyType, PrivateKey } from '../src/keys/index.js';
 import { loadNobleMlDsaEngine, mlDsaEngine, pinMlDsaEngine, type MlDsaEngine } from '../src/keys/mlDsaEngines.js';
 import { buildCsr } from '../src/x509/csr.js';
 import {
-  csrParts, derOf, ML_DSA_PARAMS, NOBLE, nobleVerifies, OPENSSL_ML_DSA, opensslVerifies, paramsOf, pem, pkcs8Forms,
+  csrParts, derOf, NOBLE, nobleVerifies, OPENSSL_ML_DSA, opensslVerifies, paramsOf, pem, pkcs8Forms, withEngine,
 } from './helpers/ml-dsa.js';
 
 const ZERO_SEED = new Uint8Array(32);
@@ -128,15 +128,7 @@ describe('the ML-DSA entries of the algorithm table', () => {
 
 for (const engine of ENGINES) {
   describe(`reading the RFC 9881 private-key forms with ${engine.name}`, () => {
-    const withEngine = async <T>(fn: () => Promise<T>): Promise<T> => {
-      pinMlDsaEngine(engine);
-      try {
-        return await fn();
-      } finally {
-        pinMlDsaEngine(undefined);
-      }
-    };
-    const read = (der: Buffer) => withEngine(() => PrivateKey.fromPemAsync(pem(der)));
+    const read = (der: Buffer) => withEngine(engine, () => PrivateKey.fromPemAsync(pem(der)));
 
     for (const t of TYPES) {
       it(`${t}: seed, expandedKey and both give the same key; seed and both are written as the seed, expandedKey as itself`, async () => {

@@ -8,7 +8,7 @@
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { KeyFormatError, UnsupportedError } from '../errors.js';
 import {
-  decodeMlDsaPkcs8, mlDsaExpandedPkcs8, mlDsaPublicKeyOfSpki, mlDsaSeedPkcs8, ML_DSA_PARAMS, type MlDsaParams,
+  decodeMlDsaPkcs8, mlDsaExpandedPkcs8, mlDsaPublicKeyOfSpki, mlDsaSeedPkcs8, mlDsaSpki, ML_DSA_PARAMS, type MlDsaParams,
 } from './mlDsaEncoding.js';
 
 export type Asn1Module = typeof import('asn1js');
@@ -16,8 +16,6 @@ export type Asn1Module = typeof import('asn1js');
 /** One ML-DSA private key as an engine holds it. */
 export interface MlDsaMaterial {
   readonly publicKey: Buffer;
-  /** The 32-byte seed ξ, unless the key came as an expanded key only. */
-  readonly seed?: Buffer;
   /** Pure ML-DSA signature (FIPS 204 Algorithm 2, empty context). */
   sign(message: Uint8Array): Buffer;
   /** PKCS#8 DER: the seed form when the seed is known, else the expandedKey form. */
@@ -48,7 +46,6 @@ export function nodeMaterial(p: MlDsaParams, key: KeyObject): MlDsaMaterial {
   }
   return {
     publicKey,
-    ...(seed ? { seed } : {}),
     sign: (message) => sign(null, message, key),
     pkcs8Der: () => (seed ? mlDsaSeedPkcs8(p, seed) : key.export({ format: 'der', type: 'pkcs8' })),
   };
@@ -66,7 +63,7 @@ function nodeImport(p: MlDsaParams, der: Buffer): KeyObject {
 }
 
 function nodePublicKey(p: MlDsaParams, publicKey: Uint8Array): KeyObject {
-  return createPublicKey({ key: Buffer.concat([p.spkiPrefix, publicKey]), format: 'der', type: 'spki' });
+  return createPublicKey({ key: mlDsaSpki(p, publicKey), format: 'der', type: 'spki' });
 }
 
 const nodeEngine: MlDsaEngine = {
@@ -102,7 +99,6 @@ function nobleEngine(noble: Noble, asn1: Asn1Module): MlDsaEngine {
   const dsa = (p: MlDsaParams) => ({ 'ml-dsa-44': noble.ml_dsa44, 'ml-dsa-65': noble.ml_dsa65, 'ml-dsa-87': noble.ml_dsa87 })[p.keyType];
   const material = (p: MlDsaParams, seed: Buffer | undefined, secretKey: Uint8Array, publicKey: Uint8Array): MlDsaMaterial => ({
     publicKey: Buffer.from(publicKey),
-    ...(seed ? { seed } : {}),
     // noble ≥ 0.5: sign(message, secretKey); hedged (fresh randomness), empty context by default
     sign: (message) => Buffer.from(dsa(p).sign(message, secretKey)),
     pkcs8Der: () => (seed ? mlDsaSeedPkcs8(p, seed) : mlDsaExpandedPkcs8(asn1, p, secretKey)),

@@ -9,7 +9,7 @@ import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CertificationRequest, CertificationRequestInfo } from '@peculiar/asn1-csr';
 import { ML_DSA_PARAMS, type MlDsaParams } from '../../src/keys/mlDsaEncoding.js';
-import { nodeMlDsaEngine } from '../../src/keys/mlDsaEngines.js';
+import { nodeMlDsaEngine, pinMlDsaEngine, type MlDsaEngine } from '../../src/keys/mlDsaEngines.js';
 
 export { ML_DSA_PARAMS, type MlDsaParams };
 
@@ -81,3 +81,13 @@ export const OPENSSL_FIXTURE = JSON.parse(readFileSync(new URL('../fixtures/ml-d
   message: string;
   keys: Record<string, { pkcs8Pem: string; spki: string; signature: string }>;
 };
+
+/** Runs `fn` with every ML-DSA key made or read by `engine`, then unpins it. */
+export async function withEngine<T>(engine: MlDsaEngine, fn: () => Promise<T>): Promise<T> {
+  pinMlDsaEngine(engine);
+  try {
+    return await fn();
+  } finally {
+    pinMlDsaEngine(undefined);
+  }
+}
