@@ -7,9 +7,11 @@
  * else wrote goes through asn1js (loaded lazily, with the pure-TypeScript engine that needs it);
  * on a runtime with native ML-DSA, OpenSSL parses it.
  */
-import type { Asn1Module } from './mlDsaEngines.js';
 import { KeyFormatError } from '../errors.js';
 import type { KeyType } from './keyType.js';
+
+/** asn1js, imported lazily by the engine that parses with it. */
+export type Asn1Module = typeof import('asn1js');
 
 export interface MlDsaParams {
   keyType: Extract<KeyType, `ml-dsa-${string}`>;

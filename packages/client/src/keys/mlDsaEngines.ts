@@ -8,10 +8,8 @@
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { KeyFormatError, UnsupportedError } from '../errors.js';
 import {
-  decodeMlDsaPkcs8, mlDsaExpandedPkcs8, mlDsaPublicKeyOfSpki, mlDsaSeedPkcs8, mlDsaSpki, ML_DSA_PARAMS, type MlDsaParams,
+  decodeMlDsaPkcs8, mlDsaExpandedPkcs8, mlDsaPublicKeyOfSpki, mlDsaSeedPkcs8, mlDsaSpki, ML_DSA_PARAMS, type Asn1Module, type MlDsaParams,
 } from './mlDsaEncoding.js';
-
-export type Asn1Module = typeof import('asn1js');
 
 /** One ML-DSA private key as an engine holds it. */
 export interface MlDsaMaterial {

@@ -151,4 +151,3 @@ function privateKeyBlock(text: string): PemBlock {
   if ((block.headers['proc-type'] ?? '').includes('ENCRYPTED')) throw new KeyFormatError(ENCRYPTED);
   return block;
 }
-
