@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openssl } from '../../testkit/src/index.js';
-import { TransportError, UnsupportedError } from '../src/errors.js';
+import { TransportError } from '../src/errors.js';
 import type { Logger } from '../src/log.js';
 import { HttpTransport } from '../src/transport/http.js';
 import { parseRetryAfter } from '../src/transport/retryAfter.js';
@@ -257,15 +257,6 @@ describe('HttpTransport over http', () => {
       return true;
     });
     t.close();
-  });
-
-  it('refuses http+unix:// as not supported yet', async () => {
-    const t = new HttpTransport({ userAgent: UA });
-    await assert.rejects(t.request({ method: 'GET', url: 'http+unix://%2Ftmp%2Fs.sock/dir' }), (e: unknown) => {
-      assert.ok(e instanceof UnsupportedError);
-      assert.equal(e.message, 'http+unix:// servers are not supported yet');
-      return true;
-    });
   });
 });
 
