@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { TransportError, UsageError } from '../src/errors.js';
-import type { Logger } from '../src/log.js';
+import { captureLogger, recordingSleep } from './helpers/transport.js';
 import { HttpTransport } from '../src/transport/http.js';
 import { unixSocketPath } from '../src/transport/unix.js';
 
@@ -47,17 +47,6 @@ async function socketServer(handler: Handler, socketPath = freshPath()): Promise
       server.close(() => resolve());
     }),
   };
-}
-
-function recordingSleep(): { sleep: (ms: number) => Promise<void>; waits: number[] } {
-  const waits: number[] = [];
-  return { waits, sleep: async (ms: number) => void waits.push(ms) };
-}
-
-function captureLogger(): { log: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const rec = (level: string) => (m: string): void => void lines.push(`${level} ${m}`);
-  return { lines, log: { error: rec('error'), warn: rec('warn'), info: rec('info'), debug: rec('debug'), trace: rec('trace') } };
 }
 
 /** The one-line TransportError a GET of `url` fails with (no retry waits). */
