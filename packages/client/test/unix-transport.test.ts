@@ -65,13 +65,18 @@ async function failure(url: string): Promise<TransportError> {
   assert.fail(`GET ${url} succeeded`);
 }
 
-/** A child process; resolves once it prints `ready`. */
-async function child(script: string, opts: { uid?: number; gid?: number } = {}): Promise<{ proc: ChildProcess; output: () => string; exited: Promise<number | null> }> {
-  const proc = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+/** A node child running `script`; resolves once it prints `ready` (killed after 20 s whatever happens). */
+async function child(script: string): Promise<{ proc: ChildProcess; output: () => string; exited: Promise<void> }> {
+  const proc = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const guard = setTimeout(() => proc.kill('SIGKILL'), 20_000);
   let out = '';
   proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', resolve));
+  // 'close' comes after the output is read; 'error' when the child cannot even start
+  const exited = new Promise<void>((resolve) => {
+    proc.once('close', () => resolve());
+    proc.once('error', (err) => resolve(void (out += `spawn error: ${err.message}`)));
+  }).finally(() => clearTimeout(guard));
   await new Promise<void>((resolve, reject) => {
     proc.stdout!.on('data', () => out.includes('ready') && resolve());
     void exited.then(() => (out.includes('ready') ? resolve() : reject(new Error(`child exited early: ${out}`))));
@@ -230,14 +235,13 @@ describe('http+unix:// socket errors name the socket, one line each', () => {
         assert.equal((await failure(url)).message, `cannot connect to Unix socket ${s.socketPath}: permission denied`);
         return;
       }
-      // root passes every permission check: ask as nobody, through the built library
+      // root passes every permission check: a child loads the built library, then becomes nobody and asks
       chmodSync(dir, 0o755);
       chmodSync(s.socketPath, 0o600);
       const lib = pathToFileURL(join(import.meta.dirname, '..', 'dist', 'transport', 'http.js')).href;
       const c = await child(
-        `import { HttpTransport } from ${JSON.stringify(lib)}; console.log('ready');
+        `const { HttpTransport } = await import(${JSON.stringify(lib)}); process.setgroups([]); process.setgid(65534); process.setuid(65534); console.log('ready');
          await new HttpTransport({ userAgent: 'x', sleep: async () => {} }).request({ method: 'GET', url: ${JSON.stringify(url)} }).then(() => console.log('OK'), (e) => console.log('ERR ' + e.message));`,
-        { uid: 65534, gid: 65534 },
       );
       await c.exited;
       assert.match(c.output(), new RegExp(`ERR cannot connect to Unix socket ${s.socketPath}: permission denied\\n`));
