@@ -1,5 +1,5 @@
 /** Reaching the ACME server: `--server` checks, `--server-ca` trust, transport and client. */
-import { AcmeClient, HttpTransport, UsageError, CLIENT_VERSION, splitPemCertificates, type Logger } from 'akamu-client';
+import { AcmeClient, HttpTransport, UsageError, CLIENT_VERSION, splitPemCertificates, unixSocketPath, type Logger } from 'akamu-client';
 import { CLI_VERSION } from './version.js';
 import { CHAIN_FILE_LIMIT, describeFsError, readInputText } from './files/read-input.js';
 import type { Runtime } from './runtime.js';
@@ -33,7 +33,8 @@ export async function readServerCa(path: string, log?: Logger): Promise<string> 
   return pem;
 }
 
-export function checkServerUrl(server: string): void {
+/** Checks `--server`; true for an http+unix:// URL (a Unix socket: no TLS). */
+export function checkServerUrl(server: string): boolean {
   let url: URL;
   try {
     url = new URL(server);
@@ -43,11 +44,19 @@ export function checkServerUrl(server: string): void {
   if (url.protocol !== 'https:' && url.protocol !== 'http:' && url.protocol !== 'http+unix:') {
     throw new UsageError(`--server '${server}' must be an https://, http:// or http+unix:// URL`);
   }
+  if (url.protocol !== 'http+unix:') return false;
+  try {
+    unixSocketPath(url);
+  } catch (err) {
+    throw new UsageError(`--server ${(err as Error).message}`);
+  }
+  return true;
 }
 
 export async function connect(opts: ServerOptions, rt: Runtime): Promise<AcmeClient> {
-  checkServerUrl(opts.server);
-  const extraCaPem = opts.serverCa ? await readServerCa(opts.serverCa, rt.log) : undefined;
+  const unix = checkServerUrl(opts.server);
+  if (unix && opts.serverCa) rt.log.debug(`--server-ca ${opts.serverCa} is not used: an http+unix:// server is reached over a Unix socket, without TLS`);
+  const extraCaPem = opts.serverCa && !unix ? await readServerCa(opts.serverCa, rt.log) : undefined;
   const transport = new HttpTransport({ extraCaPem, userAgent: USER_AGENT, log: rt.log.child?.('http') ?? rt.log });
   return AcmeClient.connect(opts.server, { transport, log: rt.log.child?.('akamu_client') ?? rt.log });
 }
