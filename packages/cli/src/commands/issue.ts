@@ -16,7 +16,9 @@ import { connect } from '../server.js';
 import { loadKeyFile } from '../files/keys.js';
 import { checkOutputTarget } from '../files/output-check.js';
 import { readAccountUrl, writeAccountUrl } from '../files/account-url.js';
-import { prepareWrite, writeFilesAtomic } from '../files/atomic.js';
+import { prepareWrite } from '../files/atomic.js';
+import { openCertificateSet, type CertificateSet, type CertificateSetPaths } from '../files/cert-set.js';
+import { resolveWriteTarget } from '../files/links.js';
 import { RENEWAL_FIELDS, renderRenewalConfig, renewalConfigFromOptions, renewalConfigPath, type RenewalConfig } from '../files/renewal-config.js';
 import { identifiersFromFlags, normalizeIdentifiers } from '../identifiers.js';
 import { makeSolver } from '../solvers.js';
@@ -32,9 +34,15 @@ export interface IssueSettings extends Omit<IssueOptions, 'domain' | 'httpPort' 
   pollTimeout?: string | number;
 }
 
-/** How the certificate key is chosen (renew passes its own rule). */
+/**
+ * How the certificate key is chosen (renew passes its own rule): a new key on every issuance,
+ * unless the key is pinned.
+ */
 export interface CertKeyRule {
-  /** The key file was named by the operator (`--cert-key`): always reuse it when it exists. */
+  /**
+   * The key is pinned (`--cert-key`, or `reuse_key = true` in the renewal config): reused when it
+   * exists, never replaced; generated and saved there when it does not exist yet.
+   */
   pinned: boolean;
   /** `--cert-key-type` was given on the command line. */
   requested?: KeyType;
@@ -54,6 +62,8 @@ export interface IssuePlan {
   solver: Solver;
   contacts: string[];
   certKey: CertKeyPlan;
+  /** The certificate's files, locked for this run; close it when the run ends. */
+  set: CertificateSet;
   existingAccountKey?: PrivateKey;
   accountUrl?: string;
   /** `eab_kid` for the renewal config (kept even when its key was not given this time). */
@@ -65,6 +75,8 @@ interface CertKeyPlan {
   key: Promise<PrivateKey>;
   /** True when the key is new and must be written together with the chain. */
   isNew: boolean;
+  /** Recorded in the renewal config (`reuse_key`), so renewals keep the pin. */
+  pinned: boolean;
 }
 
 const NOT_YET: [keyof IssueSettings, string][] = [
@@ -75,37 +87,63 @@ const NOT_YET: [keyof IssueSettings, string][] = [
 ];
 
 async function planCertKey(path: string, rule: CertKeyRule, rt: Runtime): Promise<CertKeyPlan> {
-  const existing = await loadKeyFile(path, 'certificate key');
-  if (existing) {
-    if (rule.requested === undefined || rule.requested === existing.keyType) return { path, key: Promise.resolve(existing), isNew: false };
-    if (rule.pinned) {
-      rt.emit({ type: 'cert-key-type-ignored', path, keyType: existing.keyType, requested: rule.requested });
-      return { path, key: Promise.resolve(existing), isNew: false };
+  const { pinned } = rule;
+  if (pinned) {
+    // the link rules hold for the key read as much as for the key written
+    await resolveWriteTarget(path);
+    const existing = await loadKeyFile(path, 'certificate key');
+    if (existing) {
+      if (rule.requested !== undefined && rule.requested !== existing.keyType) {
+        rt.emit({ type: 'cert-key-type-ignored', path, keyType: existing.keyType, requested: rule.requested });
+      }
+      return { path, key: Promise.resolve(existing), isNew: false, pinned };
     }
-    rt.log.info(`certificate key ${path} is ${existing.keyType}; a new ${rule.requested} key replaces it once the certificate is issued`);
   }
-  const key = PrivateKey.generate(rule.requested ?? rule.fallbackType);
+  const keyType = rule.requested ?? rule.fallbackType;
+  rt.log.info(`a new ${keyType} certificate key is generated; it is written to ${path} together with the certificate`);
+  const key = PrivateKey.generate(keyType);
   key.catch(() => {}); // awaited later; avoid an unhandled rejection in between
-  return { path, key, isNew: true };
+  return { path, key, isNew: true, pinned };
 }
 
-/** Fail before ordering when the output cannot be written, so no certificate is issued in vain. */
+/**
+ * Fail before ordering when an output cannot be written, so no certificate is issued in vain: a
+ * link that may not be followed, something that is not a regular file, a directory we may not write.
+ */
 async function checkWritable(path: string): Promise<void> {
+  const dir = dirname(resolve(path));
   try {
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    const probe = await prepareWrite(path, '');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw cannotWrite(dir, err);
+  }
+  const { file } = await resolveWriteTarget(path);
+  try {
+    const probe = await prepareWrite(file, '');
     await probe.abort();
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new UsageError(`cannot write to ${dirname(path)}: ${e.code === 'EACCES' ? 'permission denied' : e.message}`);
+    throw cannotWrite(dirname(file), err);
   }
 }
 
-/** Validate everything and read local files: no network, nothing written. */
+function cannotWrite(dir: string, err: unknown): UsageError {
+  const e = err as NodeJS.ErrnoException;
+  return new UsageError(`cannot write to ${dir}: ${e.code === 'EACCES' ? 'permission denied' : e.message}`);
+}
+
+/** The files of the certificate an issuance writes: chain, key and renewal config. */
+export function certificateSetPaths(opts: Pick<IssueSettings, 'out' | 'certKey'>): CertificateSetPaths {
+  return { chain: opts.out, key: opts.certKey ?? `${opts.out}.key.pem`, config: renewalConfigPath(opts.out) };
+}
+
+/**
+ * Validate everything and read local files: no network. Locks the certificate's files (and repairs
+ * an interrupted commit) unless the caller has already done so (`extra.set`).
+ */
 export async function planIssue(
   opts: IssueSettings,
   rt: Runtime,
-  extra: { contacts?: string[]; certKeyRule?: CertKeyRule; eabKidForConfig?: string } = {},
+  extra: { contacts?: string[]; certKeyRule?: CertKeyRule; eabKidForConfig?: string; set?: CertificateSet } = {},
 ): Promise<IssuePlan> {
   for (const [flag, name] of NOT_YET) {
     if (opts[flag] !== undefined) throw new UsageError(`${name} is not supported yet`);
@@ -124,22 +162,28 @@ export async function planIssue(
   await checkOutputTarget(opts.out, '--out');
   await checkOutputTarget(renewalConfigPath(opts.out), 'renewal config');
 
-  const existingAccountKey = await loadKeyFile(opts.accountKey, 'account key');
-  if (!existingAccountKey) await checkOutputTarget(opts.accountKey, '--account-key');
-  const accountUrl = existingAccountKey ? await readAccountUrl(opts.accountKey) : undefined;
   const rule = extra.certKeyRule ?? {
     pinned: opts.certKey !== undefined,
     requested: opts.certKeyType !== undefined ? parseKeyType(opts.certKeyType) : undefined,
     fallbackType: RENEWAL_FIELDS.cert_key_type.default,
   };
-  const certKey = await planCertKey(opts.certKey ?? `${opts.out}.key.pem`, rule, rt);
-  if (certKey.isNew) await checkOutputTarget(certKey.path, 'certificate key');
-  await checkWritable(opts.out);
-  if (certKey.isNew) await checkWritable(certKey.path);
-  return {
-    opts, identifiers, accountKeyType, eab, pollTimeout, challenge, httpPort, tlsPort, solver,
-    contacts: extra.contacts ?? [], certKey, existingAccountKey, accountUrl, eabKidForConfig: extra.eabKidForConfig ?? opts.eabKid,
-  };
+  const paths = certificateSetPaths(opts);
+  const set = extra.set ?? (await openCertificateSet(paths, rt.log));
+  try {
+    const existingAccountKey = await loadKeyFile(opts.accountKey, 'account key');
+    if (!existingAccountKey) await checkOutputTarget(opts.accountKey, '--account-key');
+    const accountUrl = existingAccountKey ? await readAccountUrl(opts.accountKey) : undefined;
+    const certKey = await planCertKey(paths.key, rule, rt);
+    if (certKey.isNew) await checkOutputTarget(certKey.path, 'certificate key');
+    for (const path of [paths.chain, paths.config, ...(certKey.isNew ? [paths.key] : [])]) await checkWritable(path);
+    return {
+      opts, identifiers, accountKeyType, eab, pollTimeout, challenge, httpPort, tlsPort, solver,
+      contacts: extra.contacts ?? [], certKey, set, existingAccountKey, accountUrl, eabKidForConfig: extra.eabKidForConfig ?? opts.eabKid,
+    };
+  } catch (err) {
+    if (!extra.set) await set.close();
+    throw err;
+  }
 }
 
 /** Log in with the sidecar's account, or register one (writing key and sidecar at once). */
@@ -207,10 +251,13 @@ export async function executeIssue(plan: IssuePlan, client: AcmeClient, rt: Runt
   const configPath = renewalConfigPath(opts.out);
   const profile = result.order.profile ?? opts.profile;
   const config = renewalConfig(plan, key.keyType, profile);
-  // key, chain and renewal config are all fully written before any of them is moved into place
-  const files = [{ path: opts.out, data: result.chainPem }, { path: configPath, data: await renderRenewalConfig(config) }];
-  if (plan.certKey.isNew) files.unshift({ path: plan.certKey.path, data: key.toPem() });
-  await writeFilesAtomic(files);
+  // key, chain and renewal config commit as one set: a crash leaves the old set or (completed by
+  // the next run) the new one, never the new key with the old chain
+  await plan.set.commit({
+    chain: result.chainPem,
+    config: await renderRenewalConfig(config),
+    ...(plan.certKey.isNew ? { key: key.toPem() } : {}),
+  });
 
   return {
     command: 'issue',
@@ -242,14 +289,18 @@ function renewalConfig(plan: IssuePlan, certKeyType: KeyType, profile: string | 
     eabKid: plan.eabKidForConfig,
     dnsHook: opts.dnsHook?.includes('/') ? resolve(opts.dnsHook) : opts.dnsHook,
     profile,
-  }, { contacts: plan.contacts });
+  }, { contacts: plan.contacts, reuse_key: plan.certKey.pinned ? true : undefined });
 }
 
 export async function issue(opts: IssueOptions, rt: Runtime): Promise<IssueResult> {
   const { domain, ...rest } = opts;
   const plan = await planIssue({ ...rest, identifiers: identifiersFromFlags(domain) }, rt);
-  const client = await connect(opts, rt);
-  return executeIssue(plan, client, rt);
+  try {
+    const client = await connect(opts, rt);
+    return await executeIssue(plan, client, rt);
+  } finally {
+    await plan.set.close();
+  }
 }
 
 function warnUnknownProfile(client: AcmeClient, profile: string | undefined, rt: Runtime): void {
