@@ -167,12 +167,14 @@ export async function planIssue(
     requested: opts.certKeyType !== undefined ? parseKeyType(opts.certKeyType) : undefined,
     fallbackType: RENEWAL_FIELDS.cert_key_type.default,
   };
+  // the account key is not part of the certificate's set: read it before the set is locked, so a
+  // bad account key leaves nothing behind (not even the lock's directory)
+  const existingAccountKey = await loadKeyFile(opts.accountKey, 'account key');
+  if (!existingAccountKey) await checkOutputTarget(opts.accountKey, '--account-key');
+  const accountUrl = existingAccountKey ? await readAccountUrl(opts.accountKey) : undefined;
   const paths = certificateSetPaths(opts);
   const set = extra.set ?? (await openCertificateSet(paths, rt.log));
   try {
-    const existingAccountKey = await loadKeyFile(opts.accountKey, 'account key');
-    if (!existingAccountKey) await checkOutputTarget(opts.accountKey, '--account-key');
-    const accountUrl = existingAccountKey ? await readAccountUrl(opts.accountKey) : undefined;
     const certKey = await planCertKey(paths.key, rule, rt);
     if (certKey.isNew) await checkOutputTarget(certKey.path, 'certificate key');
     for (const path of [paths.chain, paths.config, ...(certKey.isNew ? [paths.key] : [])]) await checkWritable(path);

@@ -33,8 +33,9 @@ export const journalPath = (chain: string): string => `${chain}.commit`;
 
 export async function openCertificateSet(paths: CertificateSetPaths, log: Logger): Promise<CertificateSet> {
   const chain = resolve(paths.chain);
-  // a chain path that may not be written (a directory, a foreign link) is refused before the lock
-  await resolveWriteTarget(chain);
+  // a path of the set that may not be written (a directory, a FIFO, a foreign link) is refused
+  // before the lock, so a refused run leaves nothing behind
+  for (const p of [chain, resolve(paths.key), resolve(paths.config)]) await resolveWriteTarget(p);
   await mkdir(dirname(chain), { recursive: true, mode: 0o700 });
   const lock = await acquireLock(lockPath(chain), chain, log);
   try {
