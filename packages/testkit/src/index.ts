@@ -8,3 +8,4 @@ export {
 } from './util.js';
 export { startDirectoryProxy, type DirectoryProxy } from './directory-proxy.js';
 export { certbotVersion, certbotBin, certbotTree, withPebble, certbotCommand, runCertbot, certonlyArgs, certbotCertonly, certbotRenew, dnsHookScripts, serveWebroot, CertbotError, type CertbotTree, type CertbotAuth, type CertonlyOptions } from './certbot.js';
+export { startTestCa, type TestCa, type TestCaOptions, type CertState } from './test-ca/index.js';
