@@ -19,7 +19,8 @@ import { readAccountUrl, writeAccountUrl } from '../files/account-url.js';
 import { prepareWrite, writeFilesAtomic } from '../files/atomic.js';
 import { RENEWAL_FIELDS, renderRenewalConfig, renewalConfigFromOptions, renewalConfigPath, type RenewalConfig } from '../files/renewal-config.js';
 import { identifiersFromFlags, normalizeIdentifiers } from '../identifiers.js';
-import { makeSolver } from '../solvers.js';
+import { makeSolvers } from '../solvers.js';
+import { loadOnionKey } from '../files/onion-key.js';
 
 /**
  * What an issuance is planned from: the issue flags, with identifiers instead of `-d` strings and
@@ -51,7 +52,8 @@ export interface IssuePlan {
   challenge: string;
   httpPort: number;
   tlsPort: number;
-  solver: Solver;
+  /** In order of preference (onion-csr-01 first when there is an onion key); one is chosen per authorization. */
+  solvers: Solver[];
   contacts: string[];
   certKey: CertKeyPlan;
   existingAccountKey?: PrivateKey;
@@ -68,7 +70,6 @@ interface CertKeyPlan {
 }
 
 const NOT_YET: [keyof IssueSettings, string][] = [
-  ['onionKey', '--onion-key (onion-csr-01)'],
   ['tkauthUrl', '--tkauth-url (tkauth-01)'],
   ['tkauthKeytab', '--tkauth-keytab (tkauth-01)'],
   ['jwtcc', '--jwtcc (tkauth-01)'],
@@ -118,8 +119,8 @@ export async function planIssue(
   const challenge = opts.challenge ?? RENEWAL_FIELDS.challenge_type.default;
   const httpPort = parsePort(String(opts.httpPort ?? RENEWAL_FIELDS.http_port.default), '--http-port');
   const tlsPort = parsePort(String(opts.tlsPort ?? RENEWAL_FIELDS.tls_port.default), '--tls-port');
-  const solver = makeSolver({ challenge, dnsHook: opts.dnsHook, httpPort, tlsPort }, rt);
-  solver.check?.(identifiers);
+  const onionKey = opts.onionKey !== undefined ? await loadOnionKey(opts.onionKey) : undefined;
+  const solvers = makeSolvers({ challenge, dnsHook: opts.dnsHook, httpPort, tlsPort, onionKey }, identifiers, rt);
   // where the files go is checked before any key is read or generated
   await checkOutputTarget(opts.out, '--out');
   await checkOutputTarget(renewalConfigPath(opts.out), 'renewal config');
@@ -133,11 +134,15 @@ export async function planIssue(
     fallbackType: RENEWAL_FIELDS.cert_key_type.default,
   };
   const certKey = await planCertKey(opts.certKey ?? `${opts.out}.key.pem`, rule, rt);
+  // RFC 9799 §3.2: the certificate key must not be the one that signed the onion-csr-01 CSR
+  if (onionKey && !certKey.isNew && (await certKey.key).samePublicKey(onionKey.key)) {
+    throw new UsageError(`the certificate key ${certKey.path} is the onion service key; the certificate needs a key of its own`);
+  }
   if (certKey.isNew) await checkOutputTarget(certKey.path, 'certificate key');
   await checkWritable(opts.out);
   if (certKey.isNew) await checkWritable(certKey.path);
   return {
-    opts, identifiers, accountKeyType, eab, pollTimeout, challenge, httpPort, tlsPort, solver,
+    opts, identifiers, accountKeyType, eab, pollTimeout, challenge, httpPort, tlsPort, solvers,
     contacts: extra.contacts ?? [], certKey, existingAccountKey, accountUrl, eabKidForConfig: extra.eabKidForConfig ?? opts.eabKid,
   };
 }
@@ -182,7 +187,7 @@ function orderCertificate(client: AcmeClient, plan: IssuePlan, replaces: string 
     identifiers: plan.identifiers,
     profile: plan.opts.profile,
     replaces,
-    solvers: [plan.solver],
+    solvers: plan.solvers,
     csr: startCsr,
     events: { onChallengeTriggered: () => void startCsr() },
     pollTimeoutMs: plan.pollTimeout * 1000,
@@ -241,6 +246,7 @@ function renewalConfig(plan: IssuePlan, certKeyType: KeyType, profile: string | 
     eabAlg: plan.eab?.alg ?? opts.eabAlg?.toUpperCase(),
     eabKid: plan.eabKidForConfig,
     dnsHook: opts.dnsHook?.includes('/') ? resolve(opts.dnsHook) : opts.dnsHook,
+    onionKey: opts.onionKey !== undefined ? resolve(opts.onionKey) : undefined,
     profile,
   }, { contacts: plan.contacts });
 }
