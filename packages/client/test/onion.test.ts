@@ -58,6 +58,7 @@ describe('the v3 onion address (standards.md §8.5)', () => {
     assert.equal(onionAddress(await PrivateKey.fromFileContent(torFile(EXPANDED))), ONION);
     assert.throws(() => onionAddress(Buffer.alloc(31)), UsageError);
     await assert.rejects(async () => onionAddress(await PrivateKey.generate('ec:P-256')), /Ed25519 key, not ec:P-256/);
+    await assert.rejects(async () => onionAddress(await PrivateKey.generate('ml-dsa-44')), /Ed25519 key, not ml-dsa-44/);
   });
 
   it('names of another onion service: subdomains and wildcards belong to their last two labels', () => {

@@ -31,14 +31,14 @@ export class PrivateKey {
 
   /**
    * Reads a key file's content: a format of its own that an entry claims (Tor's
-   * `hs_ed25519_secret_key`, whose expanded key is signed with directly), else PEM as {@link PrivateKey.fromPem}.
+   * `hs_ed25519_secret_key`, whose expanded key is signed with directly), else PEM as {@link PrivateKey.fromPemAsync}.
    */
   static async fromFileContent(data: Buffer): Promise<PrivateKey> {
     for (const algorithm of [...keyAlgorithms(), ...KEY_FILE_READERS]) {
       const impl = await algorithm.fromFileContent?.(data);
       if (impl) return new PrivateKey(algorithm, impl);
     }
-    return PrivateKey.fromPem(data);
+    return PrivateKey.fromPemAsync(data);
   }
 
   /** Wraps a node:crypto private KeyObject; KeyFormatError for kinds akamu does not use. */
