@@ -1,6 +1,6 @@
 /** Getting hold of the ACME account: registering one, or logging in with the key and its URL sidecar. */
 import { AkamuError, type AcmeClient, type PrivateKey } from 'akamu-client';
-import { refusedAlgorithm } from './errors.js';
+import { refusedAlgorithm } from './refused-algorithm.js';
 import { readAccountUrl } from './files/account-url.js';
 import { writeFileAtomic } from './files/atomic.js';
 import { requireKeyFile } from './files/keys.js';

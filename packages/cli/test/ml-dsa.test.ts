@@ -13,7 +13,7 @@ import { PrivateKey } from '../../client/src/keys/index.js';
 import { ML_DSA_PARAMS } from '../../client/src/keys/mlDsaEncoding.js';
 import { pem, pkcs8Forms } from '../../client/test/helpers/ml-dsa.js';
 import { adviceFor } from '../src/advice.js';
-import { refusedAlgorithm } from '../src/errors.js';
+import { refusedAlgorithm } from '../src/refused-algorithm.js';
 import { setup, runCli, assertFailure, assertSuccess, snapshot, type Env } from './helpers.js';
 
 const ADVICE = 'The server does not support the requested key type. Use a classical key type such as ec:P-256, or a CA that supports ML-DSA.';

@@ -1,7 +1,7 @@
 /** `akamu-cli account register|deregister|show|update|key-change`. */
 import { UsageError, PrivateKey, parseKeyType } from 'akamu-client';
 import { login, registerAccount, requireAccountUrl, saveGeneratedKey } from '../account-session.js';
-import { refusedAlgorithm } from '../errors.js';
+import { refusedAlgorithm } from '../refused-algorithm.js';
 import { parseEab } from '../eab.js';
 import { writeAccountUrl, removeAccountUrl, accountUrlPath } from '../files/account-url.js';
 import { writeFileAtomic } from '../files/atomic.js';
