@@ -1,4 +1,4 @@
-/** Picking the challenge solver for `--challenge`. */
+/** Picking the challenge solvers: the `--challenge` one, and onion-csr-01 first with `--onion-key`. */
 import {
   Http01Solver, TlsAlpn01Solver, Dns01Solver, DnsPersist01Solver, OnionCsr01Solver, HookDnsPublisher, ManualDnsPublisher, UsageError, AkamuError,
   type Solver, type DnsRecord, type Identifier,
