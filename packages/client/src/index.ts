@@ -57,6 +57,8 @@ export { Http01Solver, type Http01SolverOptions } from './challenges/http01.js';
 export { TlsAlpn01Solver, type TlsAlpn01SolverOptions } from './challenges/tlsAlpn01.js';
 export { Dns01Solver, type Dns01SolverOptions } from './challenges/dns01.js';
 export { DnsPersist01Solver, type DnsPersist01SolverOptions } from './challenges/dnsPersist01.js';
+export { OnionCsr01Solver, type OnionCsr01SolverOptions } from './challenges/onionCsr01.js';
+export { onionAddress } from './onion.js';
 export { HookDnsPublisher, type HookDnsPublisherOptions } from './challenges/hook.js';
 export { ManualDnsPublisher } from './challenges/manual.js';
 export { runCommand, type CommandOptions, type CommandOutcome } from './command.js';

@@ -21,7 +21,8 @@ import { openCertificateSet, type CertificateSet, type CertificateSetPaths } fro
 import { resolveWriteTarget } from '../files/links.js';
 import { RENEWAL_FIELDS, renderRenewalConfig, renewalConfigFromOptions, renewalConfigPath, type RenewalConfig } from '../files/renewal-config.js';
 import { identifiersFromFlags, normalizeIdentifiers } from '../identifiers.js';
-import { makeSolver } from '../solvers.js';
+import { makeSolvers } from '../solvers.js';
+import { loadOnionKey } from '../files/onion-key.js';
 
 /**
  * What an issuance is planned from: the issue flags, with identifiers instead of `-d` strings and
@@ -59,7 +60,8 @@ export interface IssuePlan {
   challenge: string;
   httpPort: number;
   tlsPort: number;
-  solver: Solver;
+  /** In order of preference (onion-csr-01 first when there is an onion key); one is chosen per authorization. */
+  solvers: Solver[];
   contacts: string[];
   certKey: CertKeyPlan;
   /** The certificate's files, locked for this run; close it when the run ends. */
@@ -80,7 +82,6 @@ interface CertKeyPlan {
 }
 
 const NOT_YET: [keyof IssueSettings, string][] = [
-  ['onionKey', '--onion-key (onion-csr-01)'],
   ['tkauthUrl', '--tkauth-url (tkauth-01)'],
   ['tkauthKeytab', '--tkauth-keytab (tkauth-01)'],
   ['jwtcc', '--jwtcc (tkauth-01)'],
@@ -156,8 +157,8 @@ export async function planIssue(
   const challenge = opts.challenge ?? RENEWAL_FIELDS.challenge_type.default;
   const httpPort = parsePort(String(opts.httpPort ?? RENEWAL_FIELDS.http_port.default), '--http-port');
   const tlsPort = parsePort(String(opts.tlsPort ?? RENEWAL_FIELDS.tls_port.default), '--tls-port');
-  const solver = makeSolver({ challenge, dnsHook: opts.dnsHook, httpPort, tlsPort }, rt);
-  solver.check?.(identifiers);
+  const onionKey = opts.onionKey !== undefined ? await loadOnionKey(opts.onionKey) : undefined;
+  const solvers = makeSolvers({ challenge, dnsHook: opts.dnsHook, httpPort, tlsPort, onionKey }, identifiers, rt);
   // where the files go is checked before any key is read or generated
   await checkOutputTarget(opts.out, '--out');
   await checkOutputTarget(renewalConfigPath(opts.out), 'renewal config');
@@ -176,10 +177,14 @@ export async function planIssue(
   const set = extra.set ?? (await openCertificateSet(paths, rt.log));
   try {
     const certKey = await planCertKey(paths.key, rule, rt);
+    // RFC 9799 §3.2: the certificate key must not be the one that signed the onion-csr-01 CSR
+    if (onionKey && !certKey.isNew && (await certKey.key).samePublicKey(onionKey.key)) {
+      throw new UsageError(`the certificate key ${certKey.path} is the onion service key; the certificate needs a key of its own`);
+    }
     if (certKey.isNew) await checkOutputTarget(certKey.path, 'certificate key');
     for (const path of [paths.chain, paths.config, ...(certKey.isNew ? [paths.key] : [])]) await checkWritable(path);
     return {
-      opts, identifiers, accountKeyType, eab, pollTimeout, challenge, httpPort, tlsPort, solver,
+      opts, identifiers, accountKeyType, eab, pollTimeout, challenge, httpPort, tlsPort, solvers,
       contacts: extra.contacts ?? [], certKey, set, existingAccountKey, accountUrl, eabKidForConfig: extra.eabKidForConfig ?? opts.eabKid,
     };
   } catch (err) {
@@ -228,7 +233,7 @@ function orderCertificate(client: AcmeClient, plan: IssuePlan, replaces: string 
     identifiers: plan.identifiers,
     profile: plan.opts.profile,
     replaces,
-    solvers: [plan.solver],
+    solvers: plan.solvers,
     csr: startCsr,
     events: { onChallengeTriggered: () => void startCsr() },
     pollTimeoutMs: plan.pollTimeout * 1000,
@@ -290,6 +295,7 @@ function renewalConfig(plan: IssuePlan, certKeyType: KeyType, profile: string | 
     eabAlg: plan.eab?.alg ?? opts.eabAlg?.toUpperCase(),
     eabKid: plan.eabKidForConfig,
     dnsHook: opts.dnsHook?.includes('/') ? resolve(opts.dnsHook) : opts.dnsHook,
+    onionKey: opts.onionKey !== undefined ? resolve(opts.onionKey) : undefined,
     profile,
   }, { contacts: plan.contacts, reuse_key: plan.certKey.pinned ? true : undefined });
 }

@@ -5,6 +5,7 @@
 import { UnsupportedError, UsageError } from '../errors.js';
 import type { KeyAlgorithm } from './algorithm.js';
 import { CLASSICAL_ALGORITHMS } from './classical.js';
+import { TOR_ED25519 } from './torEd25519.js';
 import { KEY_TYPES, isKeyType, type KeyType } from './keyType.js';
 import { ML_DSA_ALGORITHMS } from './mlDsa.js';
 
@@ -35,3 +36,6 @@ export function keyAlgorithm(t: KeyType): KeyAlgorithm {
 export function keyAlgorithms(): readonly KeyAlgorithm[] {
   return [...ALGORITHMS.values()];
 }
+
+/** Readers of a key type the table has, in a form of their own: Tor's expanded Ed25519 key file. */
+export const KEY_FILE_READERS: readonly KeyAlgorithm[] = [TOR_ED25519];

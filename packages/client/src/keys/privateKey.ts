@@ -3,7 +3,7 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { KeyFormatError } from '../errors.js';
 import { parsePemBlocks, toPem, type PemBlock } from '../x509/pem.js';
 import type { Jwk, JwsAlgorithm, KeyAlgorithm, KeyImpl, SignatureAlgorithmId } from './algorithm.js';
-import { keyAlgorithm, keyAlgorithms } from './algorithms.js';
+import { KEY_FILE_READERS, keyAlgorithm, keyAlgorithms } from './algorithms.js';
 import type { KeyType } from './keyType.js';
 
 const PRIVATE_LABELS = new Set(['PRIVATE KEY', 'EC PRIVATE KEY', 'RSA PRIVATE KEY']);
@@ -27,6 +27,18 @@ export class PrivateKey {
   static async generate(t: KeyType): Promise<PrivateKey> {
     const algorithm = keyAlgorithm(t);
     return new PrivateKey(algorithm, await algorithm.generate());
+  }
+
+  /**
+   * Reads a key file's content: a format of its own that an entry claims (Tor's
+   * `hs_ed25519_secret_key`, whose expanded key is signed with directly), else PEM as {@link PrivateKey.fromPemAsync}.
+   */
+  static async fromFileContent(data: Buffer): Promise<PrivateKey> {
+    for (const algorithm of [...keyAlgorithms(), ...KEY_FILE_READERS]) {
+      const impl = await algorithm.fromFileContent?.(data);
+      if (impl) return new PrivateKey(algorithm, impl);
+    }
+    return PrivateKey.fromPemAsync(data);
   }
 
   /** Wraps a node:crypto private KeyObject; KeyFormatError for kinds akamu does not use. */
