@@ -5,6 +5,13 @@ export interface HttpRequest {
   url: string;
   headers?: Record<string, string>;
   body?: string | Buffer;
+  /**
+   * Every attempt and every wait for this request ends within this many milliseconds (what is
+   * left of the caller's deadline); past it the request fails with `deadlineExceeded` set.
+   */
+  budgetMs?: number;
+  /** Ends the request, and any wait between its attempts, when aborted. */
+  signal?: AbortSignal;
 }
 
 /** Facts about the server's TLS certificate, for `-vv` output. */
@@ -25,6 +32,8 @@ export interface HttpResponse {
   peer?: TlsPeerInfo;
   /** How many HTTP requests this response took (1 + transport-level retries). */
   attempts?: number;
+  /** What the transport retried on the way, one line each (for the caller's own log). */
+  retried?: string[];
 }
 
 /** Anything that can send an HttpRequest; HttpTransport is the real one. */
