@@ -8,3 +8,7 @@ export {
 } from './util.js';
 export { startDirectoryProxy, type DirectoryProxy } from './directory-proxy.js';
 export { certbotVersion, certbotBin, certbotTree, withPebble, certbotCommand, runCertbot, certonlyArgs, certbotCertonly, certbotRenew, dnsHookScripts, serveWebroot, CertbotError, type CertbotTree, type CertbotAuth, type CertonlyOptions } from './certbot.js';
+export {
+  startFaultProxy, seededRandom, ISSUANCE_CLASSES,
+  type FaultProxy, type FaultProxyOptions, type FaultRule, type Fault, type RequestClass, type ProxiedRequest,
+} from './fault-proxy.js';
