@@ -126,6 +126,7 @@ describe('retries that ride out server faults (fault proxy in front of Pebble)',
       const hit = new Set(p.injected().map((r) => r.cls));
       assert.deepEqual([...ISSUANCE_CLASSES].filter((c) => !hit.has(c)), [], 'every class got its faults');
       assert.equal(p.injected().length, ISSUANCE_CLASSES.length * count);
+      assert.deepEqual(p.errors, []);
       if (wait !== undefined) {
         // the Retry-After of each refused request (the 500s of signed POSTs are recovered, not waited for)
         assert.equal(o.waits.filter((w) => w === wait).length, ISSUANCE_CLASSES.length * count, `waits: ${o.waits.join(', ')}`);
@@ -140,6 +141,11 @@ describe('retries that ride out server faults (fault proxy in front of Pebble)',
       const o = await issueVia(pb, p.directoryUrl);
       assert.ok(o.ok, explain(o));
       assert.equal(p.injected().length, ISSUANCE_CLASSES.length);
+      assert.deepEqual(p.errors, []);
+      if (kind.startsWith('reset')) {
+        // a real TCP reset, seen as one by the client, for every class
+        assert.equal(o.debug.filter((l) => /connection reset by the server/.test(l)).length, ISSUANCE_CLASSES.length, o.debug.join('\n'));
+      }
     });
   }
 
@@ -199,7 +205,7 @@ describe('retries that ride out server faults (fault proxy in front of Pebble)',
     for (const { cls, o } of results) {
       assert.ok(o.error instanceof PollTimeoutError, `${cls}: ${explain(o)}`);
       assert.match(o.error.message, /^timed out after 2 s waiting for the server's answer to (GET|HEAD|POST) https:\/\/127\.0\.0\.1:\d+\/\S+$/, cls);
-      assert.ok(o.ms < 2_000 + 700, `${cls}: ended after ${o.ms} ms`);
+      assert.ok(o.ms < 2_000 + 1_500, `${cls}: ended after ${o.ms} ms`);
     }
   });
 
@@ -214,7 +220,7 @@ describe('retries that ride out server faults (fault proxy in front of Pebble)',
       const started = Date.now();
       await assert.rejects(client.newOrder({ identifiers: [{ type: 'dns', value: freshName('abort') }] }), (e: unknown) =>
         e instanceof AkamuError && e.code === 'aborted' && /^POST https:\/\/\S+\/order-plz: aborted$/.test(e.message));
-      assert.ok(Date.now() - started < 1_500, `${fault.kind}: ${Date.now() - started} ms`);
+      assert.ok(Date.now() - started < 3_000, `${fault.kind}: ${Date.now() - started} ms`);
       transport.close();
     }
   });

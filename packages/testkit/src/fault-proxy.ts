@@ -89,6 +89,8 @@ export interface FaultProxy {
   readonly requests: readonly ProxiedRequest[];
   /** The requests that got a fault. */
   injected(): ProxiedRequest[];
+  /** The proxy's own failures (answered 502); a test that sees any did not test what it meant to. */
+  readonly errors: readonly string[];
   /** Replaces the rules (counts start afresh). */
   setRules(rules: FaultRule[]): void;
   stop(): Promise<void>;
@@ -173,6 +175,16 @@ export async function startFaultProxy(pebble: Pebble, opts: FaultProxyOptions = 
   };
 
   const sockets = new Set<Socket>();
+  const errors: string[] = [];
+  /** A TCP reset (RST), not a TLS close: on the TCP socket under the TLS one (Node's `_parent`). */
+  const reset = (socket: Socket): void => {
+    const tcp = (socket as Socket & { _parent?: Socket })._parent;
+    try {
+      (tcp ?? socket).resetAndDestroy();
+    } catch {
+      socket.destroy();
+    }
+  };
   const timers = new Set<NodeJS.Timeout>();
 
   const readBody = (req: IncomingMessage): Promise<Buffer> => new Promise((resolve, reject) => {
@@ -291,7 +303,7 @@ export async function startFaultProxy(pebble: Pebble, opts: FaultProxyOptions = 
     });
     const head = method === 'HEAD';
     if (fault?.kind === 'reset-before-body') {
-      req.socket.resetAndDestroy();
+      reset(req.socket);
       return;
     }
     if (fault?.kind === 'status') {
@@ -318,7 +330,7 @@ export async function startFaultProxy(pebble: Pebble, opts: FaultProxyOptions = 
     }
     const up = await forward(req, body);
     if (fault?.kind === 'reset-after-body') {
-      req.socket.resetAndDestroy();
+      reset(req.socket);
       return;
     }
     const out = transform(fault, up);
@@ -330,6 +342,7 @@ export async function startFaultProxy(pebble: Pebble, opts: FaultProxyOptions = 
     key: readFileSync(path.join(pebble.dir, 'tls-key.pem')),
   }, (req, res) => {
     handle(req, res).catch((err: Error) => {
+      errors.push(`${req.method} ${req.url}: ${err.message}`);
       if (!res.headersSent && !res.destroyed) send(res, 502, { 'content-type': 'text/plain' }, Buffer.from(`fault proxy: ${err.message}\n`), false);
     });
   });
@@ -345,6 +358,7 @@ export async function startFaultProxy(pebble: Pebble, opts: FaultProxyOptions = 
   return {
     directoryUrl: `https://127.0.0.1:${port}${upstream.pathname}`,
     requests,
+    errors,
     injected: () => requests.filter((r) => r.fault !== undefined),
     setRules,
     stop: () => {

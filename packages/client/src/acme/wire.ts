@@ -133,9 +133,9 @@ export class AcmeWire {
     try {
       const res = await this.transport.request({
         ...req, ...(budgetMs !== undefined ? { budgetMs } : {}), ...(bound.signal ? { signal: bound.signal } : {}),
+        onRetry: (line) => this.log.debug(line),
       });
       this.sent += res.attempts ?? 1;
-      for (const line of res.retried ?? []) this.log.debug(line);
       return res;
     } catch (err) {
       this.sent++;

@@ -102,11 +102,7 @@ export class HttpTransport implements Transport {
     const left = (): number | undefined => (req.budgetMs === undefined ? undefined : req.budgetMs - (performance.now() - started));
     const what = `${req.method} ${url.href}`;
     const pause = (ms: number): Promise<void> => sleepUnlessAborted(this.sleep, ms, req.signal, () => abortedError(what, req.signal));
-    const retried: string[] = [];
-    const note = (line: string): void => {
-      this.log.debug(line);
-      retried.push(line);
-    };
+    const note = req.onRetry ?? ((line: string): void => this.log.debug(line));
     for (let n = 1; ; n++) {
       const budget = left();
       if (budget !== undefined && budget <= 0) {
@@ -133,7 +129,6 @@ export class HttpTransport implements Transport {
       }
       if (verdict.reason) this.log.debug(`${what}: HTTP ${res.status}, ${verdict.reason}`);
       res.attempts = n;
-      if (retried.length > 0) res.retried = retried;
       return res;
     }
   }

@@ -12,6 +12,8 @@ export interface HttpRequest {
   budgetMs?: number;
   /** Ends the request, and any wait between its attempts, when aborted. */
   signal?: AbortSignal;
+  /** Told of each retry, one line each, instead of the transport's log (the caller logs it its way). */
+  onRetry?: (line: string) => void;
 }
 
 /** Facts about the server's TLS certificate, for `-vv` output. */
@@ -32,8 +34,6 @@ export interface HttpResponse {
   peer?: TlsPeerInfo;
   /** How many HTTP requests this response took (1 + transport-level retries). */
   attempts?: number;
-  /** What the transport retried on the way, one line each (for the caller's own log). */
-  retried?: string[];
 }
 
 /** Anything that can send an HttpRequest; HttpTransport is the real one. */
