@@ -27,8 +27,9 @@ interface Outcome {
   debug: string[];
   warnings: string[];
   ms: number;
-  /** The ARI certID of the certificate issued. */
+  /** The ARI certID of the certificate issued, and its chain. */
   certId?: string;
+  chainPem?: string;
 }
 
 let names = 0;
@@ -79,7 +80,7 @@ async function issueVia(pb: Pebble, directoryUrl: string, opts: {
     const leaf = new X509Certificate(splitPemCertificates(result.chainPem)[0]!);
     assert.match(leaf.subjectAltName ?? '', new RegExp(name.replace(/\./g, '\\.')));
     assert.ok(leaf.publicKey.equals((await import('node:crypto')).createPublicKey(key.toPem())), 'the certificate is for the key');
-    return { ok: true, waits, debug, warnings, ms: Date.now() - started, certId: await ariCertId(result.chainPem) };
+    return { ok: true, waits, debug, warnings, ms: Date.now() - started, certId: await ariCertId(result.chainPem), chainPem: result.chainPem };
   } catch (error) {
     return { ok: false, error, waits, debug, warnings, ms: Date.now() - started };
   } finally {
@@ -223,6 +224,48 @@ describe('retries that ride out server faults (fault proxy in front of Pebble)',
       assert.ok(Date.now() - started < 3_000, `${fault.kind}: ${Date.now() - started} ms`);
       transport.close();
     }
+  });
+
+  it('contact update, key change, revocation and deactivation ride out a 503 and then a lost answer', async () => {
+    const p = await proxy([]);
+    const transport = new HttpTransport({ userAgent: UA, extraCaPem: pb.caPem });
+    const debug: string[] = [];
+    const sleep = async (): Promise<void> => {};
+    const client = await AcmeClient.connect(p.directoryUrl, { transport, sleep, log: recordingLogger(debug, []) });
+    await client.newAccount(await PrivateKey.generate('ec:P-256'), { termsOfServiceAgreed: true });
+    const issued = await issueVia(pb, p.directoryUrl, { client });
+    assert.ok(issued.ok, explain(issued));
+    // on each class: the first request refused (503), its retry's answer lost after Pebble acted
+    const faults = (on: RequestClass): void => p.setRules([
+      { on, method: 'POST', fault: status(503, 1), count: 1 },
+      { on, method: 'POST', fault: { kind: 'reset-after-body' }, count: 1 },
+    ]);
+    const changes = (cls: RequestClass): number => p.requests.filter((r) => r.cls === cls && !r.read).length;
+
+    faults('account');
+    assert.deepEqual((await client.updateAccount(['mailto:ops@example.com'])).contact, ['mailto:ops@example.com']);
+    assert.equal(changes('account'), 2, 'the refused update and its retry; not sent a third time');
+
+    faults('keyChange');
+    const newKey = await PrivateKey.generate('ec:P-384');
+    await client.changeKey(newKey);
+    assert.equal(changes('keyChange'), 2);
+    p.setRules([]);
+    assert.equal((await client.getAccount()).status, 'valid', 'the new key signs');
+
+    faults('revoke');
+    const leaf = splitPemCertificates(issued.chainPem!)[0]!;
+    await client.revoke(leaf);
+    assert.equal((await pb.certStatus(new X509Certificate(leaf).serialNumber)).Status, 'Revoked');
+    assert.equal(changes('revoke'), 3, 'sent again once after the lost answer; alreadyRevoked means done');
+
+    faults('account');
+    const before = changes('account');
+    assert.equal((await client.deactivateAccount()).status, 'deactivated');
+    assert.equal(changes('account') - before, 2);
+    assert.deepEqual(p.errors, []);
+    assert.equal(debug.filter((l) => /had taken effect; going on with the resource as re-read/.test(l)).length, 4, debug.join('\n'));
+    transport.close();
   });
 
   it("retries once without 'replaces' when the server does not know the replaced certificate", async () => {
