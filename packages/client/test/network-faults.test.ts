@@ -162,6 +162,22 @@ describe('retries that ride out server faults (fault proxy in front of Pebble)',
     assert.ok(o.debug.some((l) => /had taken effect; going on with the resource as re-read/.test(l)), o.debug.join('\n'));
   });
 
+  it('a lost newOrder answer is found on the last page of a long orders list', async () => {
+    const p = await proxy([]);
+    const transport = new HttpTransport({ userAgent: UA, extraCaPem: pb.caPem });
+    const client = await AcmeClient.connect(p.directoryUrl, { transport, sleep: async () => {} });
+    await client.newAccount(await PrivateKey.generate('ec:P-256'), { termsOfServiceAgreed: true });
+    // Pebble lists 3 orders a page, oldest first: 7 earlier orders put the new one on page 3
+    for (let i = 0; i < 7; i++) await client.newOrder({ identifiers: [{ type: 'dns', value: freshName('older') }] });
+    p.setRules([{ on: 'newOrder', fault: { kind: 'reset-after-body' }, count: 1 }]);
+    const name = freshName('paged');
+    const order = await client.newOrder({ identifiers: [{ type: 'dns', value: name }] });
+    assert.deepEqual(order.identifiers, [{ type: 'dns', value: name }]);
+    assert.equal(p.requests.filter((r) => r.cls === 'newOrder').length, 8, 'the lost one was not sent again');
+    assert.equal(p.requests.filter((r) => r.cls === 'orders').length, 3, 'all three pages were read');
+    transport.close();
+  });
+
   it('a POST that never reached the server is sent again after the re-read', async () => {
     const p = await proxy([{ on: 'finalize', fault: { kind: 'reset-before-body' }, count: 1 }, { on: 'newOrder', fault: { kind: 'reset-before-body' }, count: 1 }]);
     const o = await issueVia(pb, p.directoryUrl);

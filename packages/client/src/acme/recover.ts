@@ -8,7 +8,7 @@
  * | POST | re-read | took effect when |
  * |---|---|---|
  * | newAccount | the answer's Location (POST-as-GET), else newAccount `onlyReturnExisting` | the key has an account |
- * | newOrder | the answer's Location, else the account's `orders` list (newest first) | a pending/ready order for the same identifiers (and profile) exists |
+ * | newOrder | the answer's Location, else the account's `orders` list (its pages, the newest 10 orders) | a pending/ready order for the same identifiers (and profile) exists |
  * | challenge | the challenge URL | it is no longer `pending` |
  * | finalize | the order URL | the order is `processing`, `valid` or `invalid` |
  * | account update | the account URL | the contacts are the ones sent |
@@ -16,8 +16,9 @@
  * | keyChange | the account URL, signed with the NEW key | the server accepts the new key |
  * | revokeCert | (none to read) sent again | the server answers `alreadyRevoked` |
  *
- * A server without an `orders` list gives no way to find an order whose newOrder answer was lost;
- * newOrder is then sent again. That costs at most one unused order, which issues nothing and
+ * A server without an `orders` list (Let's Encrypt has none) gives no way to find an order whose
+ * newOrder answer was lost, and a list longer than 20 pages is not read to its end; newOrder is
+ * then sent again. That costs at most one unused order, which issues nothing and
  * expires; it cannot issue a certificate twice (only finalize does, and finalize is only sent again
  * for an order seen `ready`).
  */
@@ -30,6 +31,8 @@ import type { AcmeResponse, AcmeWire, Recover, Signer } from './wire.js';
 
 /** Orders of the account's list looked at, newest first. */
 const MAX_ORDERS_SCANNED = 10;
+/** Pages of the account's orders list read; an order beyond them is not found (and ordered again). */
+const MAX_ORDER_PAGES = 20;
 
 /** What a recovery reads with. */
 export interface Reader {
@@ -60,6 +63,16 @@ export function recoverAccount(r: Reader, newAccountUrl: string, key: PrivateKey
   };
 }
 
+/** The `rel="next"` target of Link headers (RFC 8288), if any. */
+function nextLink(link: string | string[] | undefined): string | undefined {
+  const values = Array.isArray(link) ? link : link ? [link] : [];
+  for (const m of values.join(',').matchAll(/<([^>]*)>([^,<]*)/g)) {
+    const rel = /;\s*rel\s*=\s*(?:"([^"]*)"|([^\s;]+))/i.exec(m[2] ?? '');
+    if ((rel?.[1] ?? rel?.[2] ?? '').toLowerCase().split(/\s+/).includes('next')) return m[1];
+  }
+  return undefined;
+}
+
 function sameIdentifiers(a: readonly Identifier[], b: readonly Identifier[]): boolean {
   const key = (i: Identifier): string => `${i.type}:${i.value.toLowerCase()}`;
   const sa = new Set(a.map(key));
@@ -75,8 +88,14 @@ export function recoverOrder(r: Reader, signer: Signer & { kid: string }, want: 
     }
     const account = parseAccount(signer.kid, (await r.wire.postAsGet(signer.kid, signer, { bound: r.bound })).json);
     if (!account.orders) return undefined;
-    const list = (await r.wire.postAsGet(account.orders, signer, { bound: r.bound })).json;
-    const urls = isObject(list) && Array.isArray(list.orders) ? list.orders.filter((u): u is string => typeof u === 'string') : [];
+    const urls: string[] = [];
+    // the list may come in pages (RFC 8555 §7.1.2.1, Link rel="next"; Pebble: oldest first, 3 a page)
+    for (let page: string | undefined = account.orders, n = 0; page && n < MAX_ORDER_PAGES; n++) {
+      const res = await r.wire.postAsGet(page, signer, { bound: r.bound });
+      const list = res.json;
+      if (isObject(list) && Array.isArray(list.orders)) urls.push(...list.orders.filter((u): u is string => typeof u === 'string'));
+      page = nextLink(res.headers.link);
+    }
     for (const url of urls.slice(-MAX_ORDERS_SCANNED).reverse()) {
       const res = await r.wire.postAsGet(url, signer, { bound: r.bound });
       let order;
