@@ -107,6 +107,8 @@ describe('retries that ride out server faults (fault proxy in front of Pebble)',
     pb = await startPebble();
   });
   after(async () => {
+    const injected = proxies.flatMap((p) => p.injected());
+    reportFigures('all library fault cases', { proxies: proxies.length, faultsInjected: injected.length, byKind: countBy(injected.map((r) => r.fault!)) });
     await Promise.all(proxies.map((p) => p.stop()));
     await pb?.stop();
   });
