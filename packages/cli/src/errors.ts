@@ -1,4 +1,5 @@
 /** The CLI's own error types. */
+// no runtime import of akamu-client here: main.ts loads this module on every start
 
 /**
  * A failure in one step of a command, printed as `<step>: <the cause's message>`. The message is
@@ -14,4 +15,16 @@ export class StepError extends Error {
 /** The error a StepError wraps (itself for any other error). */
 export function rootCause(err: unknown): unknown {
   return err instanceof StepError ? rootCause(err.cause) : err;
+}
+
+/** The signals that interrupt a run, and the exit status each ends it with (128 + its number). */
+export const INTERRUPTS = { SIGINT: 130, SIGTERM: 143 } as const;
+export type InterruptSignal = keyof typeof INTERRUPTS;
+
+/** The run was interrupted by a signal: the reason the run's AbortSignal carries. */
+export class InterruptedError extends Error {
+  constructor(readonly signal: InterruptSignal) {
+    super(`interrupted by ${signal}`);
+    this.name = 'InterruptedError';
+  }
 }

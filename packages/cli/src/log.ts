@@ -5,6 +5,7 @@
  */
 import { styleText } from 'node:util';
 import type { Logger, LogLevel } from 'akamu-client';
+import { escapeControls } from './render/safe-text.js';
 
 const LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug', 'trace'];
 const rank = (l: LogLevel): number => LEVELS.indexOf(l);
@@ -74,7 +75,8 @@ export function createLogger(config: LogConfig, target = 'akamu_cli', write: (li
     if (rank(level) > threshold) return;
     let tag = level.toUpperCase().padEnd(5);
     if (colour) tag = styleText(level === 'error' ? 'red' : level === 'warn' ? 'yellow' : 'dim', tag);
-    write(`${tag} ${target}: ${message}${formatFields(fields)}\n`);
+    // one entry, one line: what the message quotes (server text, hook output) cannot forge lines or escapes
+    write(`${tag} ${target}: ${escapeControls(`${message}${formatFields(fields)}`)}\n`);
   };
   return {
     error: emit('error'),

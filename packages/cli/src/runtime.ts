@@ -1,6 +1,7 @@
 /** What a command gets to talk to the operator while it runs: the logger, events, notes, prompts. */
 import type { Logger } from 'akamu-client';
 import { createLogger, logConfig } from './log.js';
+import { safeMessage } from './render/safe-text.js';
 import type { CommandEvent } from './results.js';
 import type { StdinPrompter } from './stdin-prompt.js';
 
@@ -15,6 +16,8 @@ export interface Runtime {
   note(line: string): void;
   /** Ask the operator something on stderr and wait for a line on stdin (the manual DNS prompt). */
   prompt(text: string): Promise<string>;
+  /** Aborted when the run is interrupted (SIGINT, SIGTERM): the issuance stops and cleans up. */
+  signal: AbortSignal;
 }
 
 /** Raw output: the process's stdout and stderr, or buffers in a test. */
@@ -23,11 +26,14 @@ export interface Io {
   err(text: string): void;
 }
 
-export function createRuntime(io: Io, verbosity: number, prompter: StdinPrompter, onEvent: (e: CommandEvent) => void): Runtime {
+export function createRuntime(
+  io: Io, verbosity: number, prompter: StdinPrompter, onEvent: (e: CommandEvent) => void, signal: AbortSignal = new AbortController().signal,
+): Runtime {
   return {
+    signal,
     log: createLogger(logConfig(verbosity), 'akamu_cli', io.err),
     emit: onEvent,
-    note: (line) => io.err(`${line}\n`),
+    note: (line) => io.err(`${safeMessage(line, false)}\n`),
     prompt: (text) => prompter.ask(text),
   };
 }

@@ -1,8 +1,7 @@
 /** Reaching the ACME server: `--server` checks, `--server-ca` trust, transport and client. */
-import { readFile } from 'node:fs/promises';
-import { AcmeClient, HttpTransport, UsageError, CLIENT_VERSION, splitPemCertificates, type Logger } from 'akamu-client';
+import { AcmeClient, HttpTransport, UsageError, CLIENT_VERSION, splitPemCertificates, unixSocketPath, type Logger } from 'akamu-client';
 import { CLI_VERSION } from './version.js';
-import { describeFsError } from './files/keys.js';
+import { CHAIN_FILE_LIMIT, describeFsError, readInputText } from './files/read-input.js';
 import { RENEWAL_FIELDS } from './files/renewal-config.js';
 import type { Runtime } from './runtime.js';
 
@@ -18,7 +17,7 @@ export const USER_AGENT = `akamu-cli/${CLI_VERSION} akamu-client/${CLIENT_VERSIO
 export async function readServerCa(path: string, log?: Logger): Promise<string> {
   let pem: string;
   try {
-    pem = await readFile(path, 'utf8');
+    pem = await readInputText(path, CHAIN_FILE_LIMIT);
   } catch (err) {
     throw new UsageError(`cannot read --server-ca ${path}: ${describeFsError(err as NodeJS.ErrnoException)}`);
   }
@@ -37,7 +36,8 @@ export async function readServerCa(path: string, log?: Logger): Promise<string> 
   return pem;
 }
 
-export function checkServerUrl(server: string): void {
+/** Checks `--server`; true for an http+unix:// URL (a Unix socket: no TLS). */
+export function checkServerUrl(server: string): boolean {
   let url: URL;
   try {
     url = new URL(server);
@@ -47,6 +47,13 @@ export function checkServerUrl(server: string): void {
   if (url.protocol !== 'https:' && url.protocol !== 'http:' && url.protocol !== 'http+unix:') {
     throw new UsageError(`--server '${server}' must be an https://, http:// or http+unix:// URL`);
   }
+  if (url.protocol !== 'http+unix:') return false;
+  try {
+    unixSocketPath(url);
+  } catch (err) {
+    throw new UsageError(`--server ${(err as Error).message}`);
+  }
+  return true;
 }
 
 /**
@@ -54,8 +61,9 @@ export function checkServerUrl(server: string): void {
  * `--poll-timeout` seconds (default 120, also for commands without the flag) from here on.
  */
 export async function connect(opts: ServerOptions, rt: Runtime): Promise<AcmeClient> {
-  checkServerUrl(opts.server);
-  const extraCaPem = opts.serverCa ? await readServerCa(opts.serverCa, rt.log) : undefined;
+  const unix = checkServerUrl(opts.server);
+  if (unix && opts.serverCa) rt.log.debug(`--server-ca ${opts.serverCa} is not used: an http+unix:// server is reached over a Unix socket, without TLS`);
+  const extraCaPem = opts.serverCa && !unix ? await readServerCa(opts.serverCa, rt.log) : undefined;
   const transport = new HttpTransport({ extraCaPem, userAgent: USER_AGENT, log: rt.log.child?.('http') ?? rt.log });
   const seconds = Number(opts.pollTimeout ?? RENEWAL_FIELDS.poll_timeout.default);
   return AcmeClient.connect(opts.server, { transport, log: rt.log.child?.('akamu_client') ?? rt.log, deadline: Date.now() + seconds * 1000 });

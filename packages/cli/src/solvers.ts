@@ -34,7 +34,7 @@ export function makeSolver(opts: SolverOptions, rt: Runtime): Solver {
     default: {
       const persist = opts.challenge === 'dns-persist-01';
       const publisher = opts.dnsHook
-        ? new HookDnsPublisher(opts.dnsHook, { log })
+        ? new HookDnsPublisher(opts.dnsHook, { log, signal: rt.signal })
         : new ManualDnsPublisher((r: DnsRecord) => manualDnsPrompt(r, persist, rt));
       return persist ? new DnsPersist01Solver({ publisher, log }) : new Dns01Solver({ publisher, log });
     }

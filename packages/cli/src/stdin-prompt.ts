@@ -6,12 +6,14 @@ export class StdinPrompter {
   private readonly pendingLines: string[] = [];
   private readonly waiters: { resolve: (l: string) => void; reject: (e: Error) => void }[] = [];
   private stdinClosed = false;
+  private cancelled: unknown;
   /** A prompt was printed without a newline and is still waiting for its answer. */
   promptOpen = false;
 
   constructor(private readonly write: (text: string) => void, private readonly input: NodeJS.ReadableStream = process.stdin) {}
 
   ask(text: string): Promise<string> {
+    if (this.cancelled !== undefined) return Promise.reject(this.cancelled);
     this.write(text);
     this.promptOpen = !text.endsWith('\n');
     return new Promise<string>((resolve, reject) => {
@@ -35,6 +37,12 @@ export class StdinPrompter {
       this.promptOpen = false; // the operator's Enter ended the line
       return line;
     });
+  }
+
+  /** Rejects the waiting question and every later one with `reason` (the run was interrupted). */
+  cancel(reason: unknown): void {
+    this.cancelled = reason;
+    for (const w of this.waiters.splice(0)) w.reject(reason instanceof Error ? reason : new Error(String(reason)));
   }
 
   close(): void {

@@ -20,6 +20,14 @@ export async function setup(opts: PebbleOptions = {}): Promise<Env> {
   return { pebble, dir, server: ['--server', pebble.directoryUrl, '--server-ca', pebble.caPemPath] };
 }
 
+/** The one EAB key ID and HMAC key that setupWithEab's Pebble accepts. */
+export const EAB = { kid: 'kid-1', hmac: 'zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W' } as const;
+
+/** A Pebble that requires External Account Binding (with the credentials in EAB). */
+export function setupWithEab(): Promise<Env> {
+  return setup({ eabKeys: { [EAB.kid]: EAB.hmac } });
+}
+
 /** A Pebble plus an account registered with the CLI (`<dir>/account.pem`). */
 export type AccountEnv = Env & { key: string };
 

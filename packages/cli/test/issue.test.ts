@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliBin } from '../../testkit/src/index.js';
-import { setup, setupWithAccount, runCli, openssl, assertFailure, assertSuccess, mode, snapshot, verifyChain, serialOf, type Env, type AccountEnv } from './helpers.js';
+import { EAB, setupWithAccount, setupWithEab, runCli, openssl, assertFailure, assertSuccess, mode, snapshot, verifyChain, serialOf, type Env, type AccountEnv } from './helpers.js';
 
 const HOOK = `#!/usr/bin/env node
 // test DNS hook: publishes the TXT record through challtestsrv's management API
@@ -181,7 +181,6 @@ describe('issue and revoke', () => {
   it('features of later versions fail with a usage error instead of doing something else', async () => {
     const out = join(env.dir, 'later.pem');
     assertFailure(await issue(['-d', 'x.example', '--challenge', 'onion-csr-01', '--onion-key', 'k', '--out', out]), 2, /not supported yet/);
-    assertFailure(await issue(['-d', 'x.example', '--cert-key-type', 'ml-dsa-65', '--out', out]), 2, /not supported yet/);
     assertFailure(await issue(['-d', 'x.example', '--gssapi-keytab', '/nonexistent', '--out', out]), 2, /not supported yet/);
     assertFailure(await issue(['-d', 'x.example', '--challenge', 'http-02', '--out', out]), 2, /unsupported challenge type 'http-02'/);
     assert.equal(existsSync(out), false);
@@ -190,10 +189,9 @@ describe('issue and revoke', () => {
 
 describe('External Account Binding', () => {
   let env: Env;
-  const kid = 'kid-1';
-  const hmac = 'zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W';
+  const { kid, hmac } = EAB;
   before(async () => {
-    env = await setup({ eabKeys: { [kid]: hmac } });
+    env = await setupWithEab();
   });
   after(async () => env.pebble.stop());
 

@@ -3,8 +3,11 @@
  * environment only, stdin from /dev/null, stdout and stderr captured (bounded), and a timeout
  * that sends SIGTERM and, after a grace period, SIGKILL. Used by the DNS hook publisher; deploy
  * hooks reuse it. It never throws for the program's own failure: the outcome is returned.
+ * The program runs in its own process group, and the timeout or an aborted `signal` ends the whole
+ * group, so a hook script's own children (`sleep`, `nsupdate`) do not outlive it.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 
 export interface CommandOptions {
   /** The program's path or name (looked up on PATH); never split, never given to a shell. */
@@ -17,12 +20,14 @@ export interface CommandOptions {
   killGraceMs?: number;
   /** Bytes kept of stdout (first) and stderr (last); default 64 KiB each. */
   captureBytes?: number;
+  /** Aborting it ends the program as the timeout does (SIGTERM, then SIGKILL after the grace). */
+  signal?: AbortSignal;
 }
 
 export type CommandOutcome =
   /** The program could not be started (ENOENT, EACCES, …). */
   | { kind: 'not-started'; reason: string; cause: unknown }
-  | { kind: 'exited'; code: number | null; signal: NodeJS.Signals | null; timedOut: boolean; stdout: string; stderr: string; durationMs: number };
+  | { kind: 'exited'; code: number | null; signal: NodeJS.Signals | null; timedOut: boolean; aborted: boolean; stdout: string; stderr: string; durationMs: number };
 
 const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 const KILL_GRACE_MS = 5_000;
@@ -37,14 +42,32 @@ function startFailure(err: unknown): string {
   return e.code ?? e.message;
 }
 
-/** Runs the program to the end (or the timeout) and reports what happened. */
+/** Sends `sig` to the child's process group (it leads one), else to the child alone. */
+function killGroup(child: ChildProcess, sig: NodeJS.Signals): void {
+  try {
+    if (child.pid !== undefined) {
+      process.kill(-child.pid, sig);
+      return;
+    }
+  } catch {
+    // the group is gone (or never formed): fall back to the child itself
+  }
+  child.kill(sig);
+}
+
+/** Runs the program to the end (or the timeout, or the abort) and reports what happened. */
 export function runCommand(opts: CommandOptions): Promise<CommandOutcome> {
   const capture = opts.captureBytes ?? CAPTURE;
   const started = performance.now();
   return new Promise<CommandOutcome>((resolve) => {
-    let child;
+    if (opts.signal?.aborted) {
+      resolve({ kind: 'not-started', reason: 'aborted before it started', cause: opts.signal.reason });
+      return;
+    }
+    let child: ChildProcessByStdio<null, Readable, Readable>;
     try {
-      child = spawn(opts.command, [...(opts.args ?? [])], { shell: false, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env, windowsHide: true });
+      // detached: a process group of its own (POSIX), so the whole group can be ended
+      child = spawn(opts.command, [...(opts.args ?? [])], { shell: false, stdio: ['ignore', 'pipe', 'pipe'], env: opts.env, windowsHide: true, detached: process.platform !== 'win32' });
     } catch (err) {
       resolve({ kind: 'not-started', reason: startFailure(err), cause: err });
       return;
@@ -53,6 +76,7 @@ export function runCommand(opts: CommandOptions): Promise<CommandOutcome> {
     let stderr = '';
     let settled = false;
     let timedOut = false;
+    let aborted = false;
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let killTimer: NodeJS.Timeout | undefined;
     let afterExitTimer: NodeJS.Timeout | undefined;
@@ -64,15 +88,25 @@ export function runCommand(opts: CommandOptions): Promise<CommandOutcome> {
     child.stderr.on('data', (d: string) => {
       stderr = (stderr + d).slice(-capture);
     });
+    const terminate = (): void => {
+      if (exit || killTimer) return;
+      killGroup(child, 'SIGTERM');
+      killTimer = setTimeout(() => killGroup(child, 'SIGKILL'), opts.killGraceMs ?? KILL_GRACE_MS);
+      killTimer.unref();
+    };
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill('SIGTERM');
-      killTimer = setTimeout(() => child.kill('SIGKILL'), opts.killGraceMs ?? KILL_GRACE_MS);
-      killTimer.unref();
+      terminate();
     }, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const onAbort = (): void => {
+      aborted = true;
+      terminate();
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     const finish = (outcome: CommandOutcome): void => {
       if (settled) return;
       settled = true;
+      opts.signal?.removeEventListener('abort', onAbort);
       clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
       if (afterExitTimer) clearTimeout(afterExitTimer);
@@ -80,7 +114,7 @@ export function runCommand(opts: CommandOptions): Promise<CommandOutcome> {
     };
     const settleExit = (): void => {
       if (!exit) return;
-      finish({ kind: 'exited', ...exit, timedOut, stdout, stderr, durationMs: Math.round(performance.now() - started) });
+      finish({ kind: 'exited', ...exit, timedOut, aborted, stdout, stderr, durationMs: Math.round(performance.now() - started) });
     };
     child.on('error', (err) => {
       if (exit) return; // kill failures after the exit
@@ -88,6 +122,8 @@ export function runCommand(opts: CommandOptions): Promise<CommandOutcome> {
     });
     child.on('exit', (code, signal) => {
       exit = { code, signal };
+      // what the program started and left behind (a hook's `sleep &`) goes with it on a kill
+      if (timedOut || aborted) killGroup(child, 'SIGKILL');
       afterExitTimer = setTimeout(() => {
         child.stdout.destroy();
         child.stderr.destroy();

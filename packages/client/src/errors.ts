@@ -39,7 +39,9 @@ export type ErrorHint =
   /** Wildcard identifiers need a DNS-based challenge. */
   | { code: 'wildcard-needs-dns' }
   /** IP identifiers need http-01 or tls-alpn-01. */
-  | { code: 'ip-needs-http-or-tls' };
+  | { code: 'ip-needs-http-or-tls' }
+  /** The server does not accept signatures of this JWS algorithm (the key type must change, or the CA). */
+  | { code: 'unsupported-algorithm'; algorithm: string; postQuantum: boolean };
 
 export interface AkamuErrorOptions {
   cause?: unknown;
@@ -146,12 +148,15 @@ function problemParts(problem: Problem): { type: string; detail: string; subprob
   };
 }
 
+/** The server's text on one line: its line breaks would pass for lines of the message. */
+const oneLine = (text: unknown): string => String(text).replace(/[\r\n]+/g, ' ');
+
 /** `[context: ]ACME error <type>: <detail>[ (retry after T)]` and one line per subproblem. */
 export function problemMessage(problem: Problem, context?: string, retryAfter?: Date): string {
   const { type, detail, subproblems } = problemParts(problem);
-  const lines = [`${context ? `${context}: ` : ''}ACME error ${type}: ${detail}${retryAfter ? ` (retry after ${iso(retryAfter)})` : ''}`];
+  const lines = [`${context ? `${oneLine(context)}: ` : ''}ACME error ${oneLine(type)}: ${oneLine(detail)}${retryAfter ? ` (retry after ${iso(retryAfter)})` : ''}`];
   for (const sp of subproblems) {
-    lines.push(`  ${sp.identifier?.value ?? '?'}: ${sp.type ?? 'about:blank'}: ${sp.detail ?? ''}`);
+    lines.push(`  ${oneLine(sp.identifier?.value ?? '?')}: ${oneLine(sp.type ?? 'about:blank')}: ${oneLine(sp.detail ?? '')}`);
   }
   return lines.join('\n');
 }

@@ -39,6 +39,7 @@ export { splitPemCertificates } from './x509/chain.js';
 // ---- Transport ----------------------------------------------------------------------------------
 export { HttpTransport, type HttpTransportOptions } from './transport/http.js';
 export { parseRetryAfter } from './transport/retryAfter.js';
+export { unixSocketPath } from './transport/unix.js';
 export type { Transport, HttpRequest, HttpResponse, TlsPeerInfo } from './transport/types.js';
 
 // ---- ACME: client, issuance, renewal ------------------------------------------------------------

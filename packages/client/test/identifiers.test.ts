@@ -32,7 +32,7 @@ describe('identifier normalisation', () => {
 
   it('refuses names that are not DNS names', () => {
     for (const bad of ['', 'exa mple.com', '-a.example', 'a..example', 'single', `${'a'.repeat(64)}.example`, 'x_y.example']) {
-      assert.throws(() => identifierFromName(bad), (e: unknown) => e instanceof UsageError && e.message === `invalid domain '${bad}'`);
+      assert.throws(() => identifierFromName(bad), (e: unknown) => e instanceof UsageError && e.message.startsWith(`invalid domain '${bad}': `));
     }
     assert.throws(() => normalizeIdentifiers([{ type: 'ip', value: 'not-an-ip' }]), UsageError);
   });

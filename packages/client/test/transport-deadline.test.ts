@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { AkamuError } from '../src/errors.js';
 import { HttpAttemptError } from '../src/transport/errors.js';
 import { HttpTransport } from '../src/transport/http.js';
+import { recordingSleep } from './helpers/transport.js';
 
 const UA = 'akamu-test/1.0';
 
@@ -23,11 +24,6 @@ async function serve(handler: (req: http.IncomingMessage, res: http.ServerRespon
       server.close(() => resolve());
     }),
   };
-}
-
-function recording(): { sleep: (ms: number) => Promise<void>; waits: number[] } {
-  const waits: number[] = [];
-  return { waits, sleep: async (ms) => void waits.push(ms) };
 }
 
 describe('HttpTransport: budget, abort, reached-the-server', () => {
@@ -55,7 +51,7 @@ describe('HttpTransport: budget, abort, reached-the-server', () => {
       else if (n === 2) res.writeHead(429, { 'retry-after': '5' }).end();
       else res.end('ok');
     });
-    const { sleep, waits } = recording();
+    const { sleep, waits } = recordingSleep();
     const t = new HttpTransport({ userAgent: UA, sleep });
     try {
       const r = await t.request({ method: 'GET', url: s.url, budgetMs: 3_000 });
@@ -70,7 +66,7 @@ describe('HttpTransport: budget, abort, reached-the-server', () => {
 
   it('without a budget, a Retry-After of up to 30 s is waited for', async () => {
     const s = await serve((_q, res, n) => (n === 1 ? res.writeHead(503, { 'retry-after': '20' }).end() : res.end('ok')));
-    const { sleep, waits } = recording();
+    const { sleep, waits } = recordingSleep();
     const t = new HttpTransport({ userAgent: UA, sleep });
     try {
       assert.equal((await t.request({ method: 'GET', url: s.url })).status, 200);
@@ -136,7 +132,7 @@ describe('HttpTransport: budget, abort, reached-the-server', () => {
         setTimeout(() => res.socket?.destroy(), 20);
       } else res.end('{"whole":true}');
     });
-    const { sleep, waits } = recording();
+    const { sleep, waits } = recordingSleep();
     const t = new HttpTransport({ userAgent: UA, sleep });
     try {
       const r = await t.request({ method: 'GET', url: s.url });

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openssl } from '../../testkit/src/index.js';
-import { TransportError, UnsupportedError } from '../src/errors.js';
-import type { Logger } from '../src/log.js';
+import { TransportError } from '../src/errors.js';
+import { captureLogger, recordingSleep } from './helpers/transport.js';
 import { HttpTransport } from '../src/transport/http.js';
 import { parseRetryAfter } from '../src/transport/retryAfter.js';
 
@@ -35,28 +35,6 @@ function close(server: net.Server): Promise<void> {
     (server as http.Server).closeAllConnections?.();
     server.close(() => resolve());
   });
-}
-
-function recordingSleep(): { sleep: (ms: number) => Promise<void>; waits: number[] } {
-  const waits: number[] = [];
-  return { waits, sleep: async (ms: number) => void waits.push(ms) };
-}
-
-function captureLogger(): { log: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const rec = (level: string) => (m: string) => void lines.push(`${level} ${m}`);
-  const log: Logger = { error: rec('error'), warn: rec('warn'), info: rec('info'), debug: rec('debug'), trace: rec('trace') };
-  log.child = (target: string) => {
-    const c: Logger = {
-      error: (m) => lines.push(`error ${target}: ${m}`),
-      warn: (m) => lines.push(`warn ${target}: ${m}`),
-      info: (m) => lines.push(`info ${target}: ${m}`),
-      debug: (m) => lines.push(`debug ${target}: ${m}`),
-      trace: (m) => lines.push(`trace ${target}: ${m}`),
-    };
-    return c;
-  };
-  return { log, lines };
 }
 
 describe('parseRetryAfter', () => {
@@ -259,15 +237,6 @@ describe('HttpTransport over http', () => {
       return true;
     });
     t.close();
-  });
-
-  it('refuses http+unix:// as not supported yet', async () => {
-    const t = new HttpTransport({ userAgent: UA });
-    await assert.rejects(t.request({ method: 'GET', url: 'http+unix://%2Ftmp%2Fs.sock/dir' }), (e: unknown) => {
-      assert.ok(e instanceof UnsupportedError);
-      assert.equal(e.message, 'http+unix:// servers are not supported yet');
-      return true;
-    });
   });
 });
 

@@ -112,7 +112,7 @@ function killAllSync(): void {
   liveDirs.clear();
 }
 
-function installExitHooks(): void {
+export function installExitHooks(): void {
   if (exitHooksInstalled) return;
   exitHooksInstalled = true;
   process.on('exit', killAllSync);
@@ -222,9 +222,9 @@ async function makeTls(dir: string): Promise<{ caPemPath: string; certPath: stri
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-interface Spawned { child: ChildProcess; exited: Promise<void>; exitInfo: () => string | undefined }
+export interface Spawned { child: ChildProcess; exited: Promise<void>; exitInfo: () => string | undefined }
 
-function spawnLogged(file: string, args: string[], env: NodeJS.ProcessEnv, logPath: string, cwd: string): Spawned {
+export function spawnLogged(file: string, args: string[], env: NodeJS.ProcessEnv, logPath: string, cwd: string): Spawned {
   const fd = openSync(logPath, 'a');
   let child: ChildProcess;
   try {
@@ -250,7 +250,7 @@ function spawnLogged(file: string, args: string[], env: NodeJS.ProcessEnv, logPa
   return { child, exited, exitInfo: () => info };
 }
 
-async function killAndWait(s: Spawned): Promise<void> {
+export async function killAndWait(s: Spawned): Promise<void> {
   if (s.exitInfo() !== undefined) return;
   s.child.kill('SIGTERM');
   const t = setTimeout(() => s.child.kill('SIGKILL'), 3000);

@@ -4,10 +4,10 @@
  * `body.contact` when the CA returned it) and `meta.json` (`creation_dt`).
  */
 import { createPrivateKey, type JsonWebKey } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { PrivateKey } from 'akamu-client';
-import { describeFsError } from '../files/keys.js';
+import { SMALL_FILE_LIMIT, describeFsError, readInputText } from '../files/read-input.js';
 
 export interface CertbotAccount {
   /** Leaf folder name (certbot's account id, referenced by `account = …` in renewal confs). */
@@ -61,7 +61,7 @@ export async function discoverAccounts(certbotDir: string): Promise<AccountDisco
     const keyPath = join(dir, 'private_key.json');
     let key: PrivateKey;
     try {
-      key = privateKeyFromJwk(JSON.parse(await readFile(keyPath, 'utf8')));
+      key = privateKeyFromJwk(JSON.parse(await readInputText(keyPath, SMALL_FILE_LIMIT)));
     } catch (err) {
       result.warnings.push(`Warning: skipping account ${id} (${dir}): cannot read private_key.json: ${describe(err)}`);
       continue;
@@ -115,7 +115,7 @@ async function walk(dir: string, depth: number, out: string[], warnings: string[
 async function readJson(path: string, warnings: string[], optional = false): Promise<unknown> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readInputText(path, SMALL_FILE_LIMIT);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (!(optional && e.code === 'ENOENT')) warnings.push(`Warning: cannot read ${path}: ${describeFsError(e)}`);

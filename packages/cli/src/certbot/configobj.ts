@@ -3,8 +3,11 @@
  * top-level `key = value` lines, `[section]`, nested `[[subsection]]` (e.g. `[[webroot_map]]` inside
  * `[renewalparams]`), `#` comments (whole-line and after unquoted values), single/double/triple
  * quoted values, and comma lists (`pref_challs = dns-01,` is a one-element list; `a, b` two).
- * Values stay strings; `configBool` reads certbot's `True`/`False`.
+ * Values stay strings; `configBool` reads certbot's `True`/`False`. Errors quote the file's text
+ * as a short excerpt with control characters escaped.
  */
+
+import { excerpt } from '../render/safe-text.js';
 
 export type ConfigValue = string | string[];
 
@@ -37,10 +40,10 @@ export function parseConfigObj(text: string): ConfigSection {
 
     if (line.startsWith('[')) {
       const m = /^(\[+)\s*(.*?)\s*(\]+)\s*(#.*)?$/.exec(line);
-      if (!m) throw new ConfigObjError(`malformed section header '${line}'`, lineNo);
+      if (!m) throw new ConfigObjError(`malformed section header '${excerpt(line)}'`, lineNo);
       const depth = m[1]!.length;
-      if (m[3]!.length !== depth) throw new ConfigObjError(`unbalanced brackets in section header '${line}'`, lineNo);
-      if (depth > stack.length) throw new ConfigObjError(`section '${line}' is nested too deeply`, lineNo);
+      if (m[3]!.length !== depth) throw new ConfigObjError(`unbalanced brackets in section header '${excerpt(line)}'`, lineNo);
+      if (depth > stack.length) throw new ConfigObjError(`section '${excerpt(line)}' is nested too deeply`, lineNo);
       const name = unquote(m[2]!, lineNo);
       if (name === '') throw new ConfigObjError('empty section name', lineNo);
       stack.length = depth; // parent is stack[depth - 1]
@@ -65,13 +68,13 @@ export function parseConfigObj(text: string): ConfigSection {
       while (end < 0) {
         parts.push(body);
         i++;
-        if (i >= lines.length) throw new ConfigObjError(`unterminated ${q} value for '${key}'`, lineNo);
+        if (i >= lines.length) throw new ConfigObjError(`unterminated ${q} value for '${excerpt(key)}'`, lineNo);
         body = lines[i]!;
         end = body.indexOf(q);
       }
       parts.push(body.slice(0, end));
       const after = body.slice(end + 3).trim();
-      if (after !== '' && !after.startsWith('#')) throw new ConfigObjError(`unexpected text after ${q} value for '${key}'`, i + 1);
+      if (after !== '' && !after.startsWith('#')) throw new ConfigObjError(`unexpected text after ${q} value for '${excerpt(key)}'`, i + 1);
       value = parts.join('\n');
     } else {
       value = parseValue(rest, key, lineNo);
@@ -87,16 +90,16 @@ function splitKey(line: string, lineNo: number): { key: string; rest: string } {
   const q = line[0];
   if (q === '"' || q === "'") {
     const end = line.indexOf(q, 1);
-    if (end < 0) throw new ConfigObjError(`unterminated quoted key in '${line}'`, lineNo);
+    if (end < 0) throw new ConfigObjError(`unterminated quoted key in '${excerpt(line)}'`, lineNo);
     key = line.slice(1, end);
     pos = end + 1;
     while (line[pos] === ' ' || line[pos] === '\t') pos++;
-    if (line[pos] !== '=') throw new ConfigObjError(`expected '=' after key in '${line}'`, lineNo);
+    if (line[pos] !== '=') throw new ConfigObjError(`expected '=' after key in '${excerpt(line)}'`, lineNo);
   } else {
     pos = line.indexOf('=');
-    if (pos < 0) throw new ConfigObjError(`expected 'key = value', got '${line}'`, lineNo);
+    if (pos < 0) throw new ConfigObjError(`expected 'key = value', got '${excerpt(line)}'`, lineNo);
     key = line.slice(0, pos).trim();
-    if (key === '') throw new ConfigObjError(`missing key in '${line}'`, lineNo);
+    if (key === '') throw new ConfigObjError(`missing key in '${excerpt(line)}'`, lineNo);
   }
   return { key, rest: line.slice(pos + 1).trim() };
 }
@@ -117,12 +120,12 @@ function parseValue(text: string, key: string, lineNo: number): ConfigValue {
     const q = text[pos];
     if (q === '"' || q === "'") {
       const end = text.indexOf(q, pos + 1);
-      if (end < 0) throw new ConfigObjError(`unterminated quoted value for '${key}'`, lineNo);
+      if (end < 0) throw new ConfigObjError(`unterminated quoted value for '${excerpt(key)}'`, lineNo);
       item = text.slice(pos + 1, end);
       pos = end + 1;
     } else if (q === ',') {
       // an empty item before a comma: `key = ,` is an empty list
-      if (items.length > 0 || sawComma) throw new ConfigObjError(`empty list item in value of '${key}'`, lineNo);
+      if (items.length > 0 || sawComma) throw new ConfigObjError(`empty list item in value of '${excerpt(key)}'`, lineNo);
       sawComma = true;
       pos++;
       continue;
@@ -138,7 +141,7 @@ function parseValue(text: string, key: string, lineNo: number): ConfigValue {
     items.push(item);
     skipWs();
     if (pos >= n || text[pos] === '#') break;
-    if (text[pos] !== ',') throw new ConfigObjError(`unexpected text after value of '${key}'`, lineNo);
+    if (text[pos] !== ',') throw new ConfigObjError(`unexpected text after value of '${excerpt(key)}'`, lineNo);
     sawComma = true;
     pos++;
   }
@@ -149,7 +152,7 @@ function parseValue(text: string, key: string, lineNo: number): ConfigValue {
 function unquote(s: string, lineNo: number): string {
   const q = s[0];
   if (q === '"' || q === "'") {
-    if (s.length < 2 || s[s.length - 1] !== q) throw new ConfigObjError(`unterminated quoted name '${s}'`, lineNo);
+    if (s.length < 2 || s[s.length - 1] !== q) throw new ConfigObjError(`unterminated quoted name '${excerpt(s)}'`, lineNo);
     return s.slice(1, -1);
   }
   return s;

@@ -4,10 +4,10 @@
  * `*.example.com` and `example.com` lives in `live/example.com/`); the `_wildcard.<domain>` naming
  * is accepted too. Domains come from the certificate, the key type from the actual key.
  */
-import { lstat, readdir, readFile, realpath } from 'node:fs/promises';
+import { lstat, readdir, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { PrivateKey, certificateFacts, type Identifier } from 'akamu-client';
-import { describeFsError } from '../files/keys.js';
+import { CHAIN_FILE_LIMIT, SMALL_FILE_LIMIT, describeFsError, readInputText } from '../files/read-input.js';
 import { configList, configString, parseConfigObj, type ConfigSection } from './configobj.js';
 
 export interface CertbotRenewalConf {
@@ -76,7 +76,7 @@ export async function discoverLineages(certbotDir: string): Promise<LineageDisco
     const confPath = join(renewalDir, file);
     let conf: CertbotRenewalConf;
     try {
-      conf = readRenewalConf(certbotDir, confPath, await readFile(confPath, 'utf8'));
+      conf = readRenewalConf(certbotDir, confPath, await readInputText(confPath, SMALL_FILE_LIMIT));
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       const why = typeof e.code === 'string' ? describeFsError(e) : e.message;
@@ -143,8 +143,8 @@ export function readRenewalConf(certbotDir: string, confPath: string, text: stri
 async function readLineageFiles(conf: CertbotRenewalConf): Promise<CertbotLineageFiles> {
   const fullchainPath = await follow(await locate(conf.fullchainLink, join(conf.liveDir, 'fullchain.pem')), 'certificate chain');
   const privkeyPath = await follow(await locate(conf.privkeyLink, join(conf.liveDir, 'privkey.pem')), 'private key');
-  const fullchainPem = await readText(fullchainPath, 'certificate chain');
-  const privkeyPem = await readText(privkeyPath, 'private key');
+  const fullchainPem = await readText(fullchainPath, 'certificate chain', CHAIN_FILE_LIMIT);
+  const privkeyPem = await readText(privkeyPath, 'private key', SMALL_FILE_LIMIT);
   let key: PrivateKey;
   try {
     key = PrivateKey.fromPem(privkeyPem);
@@ -193,9 +193,9 @@ async function follow(path: string, what: string): Promise<string> {
   }
 }
 
-async function readText(path: string, what: string): Promise<string> {
+async function readText(path: string, what: string, limit: number): Promise<string> {
   try {
-    return await readFile(path, 'utf8');
+    return await readInputText(path, limit);
   } catch (err) {
     throw new Error(`cannot read ${what} ${path}: ${describeFsError(err as NodeJS.ErrnoException)}`);
   }

@@ -1,6 +1,7 @@
 /** `akamu-cli account register|deregister|show|update|key-change`. */
 import { UsageError, PrivateKey, parseKeyType } from 'akamu-client';
 import { login, registerAccount, requireAccountUrl, saveGeneratedKey } from '../account-session.js';
+import { refusedAlgorithm } from '../refused-algorithm.js';
 import { parseEab } from '../eab.js';
 import { writeAccountUrl, removeAccountUrl, accountUrlPath } from '../files/account-url.js';
 import { writeFileAtomic } from '../files/atomic.js';
@@ -18,7 +19,7 @@ function accountInfo(url: string, account: { status?: string; contact?: string[]
 
 export async function accountRegister(opts: RegisterOptions, rt: Runtime): Promise<AccountRegisterResult> {
   const keyType = parseKeyType(opts.keyType);
-  const eab = parseEab(opts);
+  const eab = await parseEab(opts);
   const existing = await loadKeyFile(opts.accountKey, 'account key');
   const client = await connect(opts, rt);
   const tos = client.directory.meta?.termsOfService;
@@ -72,7 +73,9 @@ export async function accountKeyChange(opts: KeyChangeOptions, rt: Runtime): Pro
   client.login(oldKey, url);
   // keep the new key on disk before the server switches to it, so it can never be lost
   const generatedKey = existing ? undefined : await saveGeneratedKey(opts.newKey, newKey, rt);
-  await client.changeKey(newKey);
+  await client.changeKey(newKey).catch((err: unknown) => {
+    throw refusedAlgorithm(err, newKey);
+  });
   await writeFileAtomic(opts.accountKey, newKey.toPem());
   return {
     command: 'account key-change',

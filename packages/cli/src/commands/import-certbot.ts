@@ -16,7 +16,7 @@ import type { Runtime } from '../runtime.js';
 import { checkServerUrl } from '../server.js';
 import { accountUrlPath } from '../files/account-url.js';
 import { writeFilesAtomic } from '../files/atomic.js';
-import { describeFsError } from '../files/keys.js';
+import { describeFsError } from '../files/read-input.js';
 import { renderRenewalConfig, renewalConfigFromOptions, renewalConfigPath, type RenewalConfig } from '../files/renewal-config.js';
 import { accountMatchesServer, discoverAccounts, type CertbotAccount } from '../certbot/accounts.js';
 import { mapChallenge, type DnsChallenge } from '../certbot/challenge-map.js';

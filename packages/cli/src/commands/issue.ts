@@ -14,6 +14,7 @@ import type { IssueResult } from '../results.js';
 import type { Runtime } from '../runtime.js';
 import { connect } from '../server.js';
 import { loadKeyFile } from '../files/keys.js';
+import { checkOutputTarget } from '../files/output-check.js';
 import { readAccountUrl, writeAccountUrl } from '../files/account-url.js';
 import { prepareWrite, writeFilesAtomic } from '../files/atomic.js';
 import { RENEWAL_FIELDS, renderRenewalConfig, renewalConfigFromOptions, renewalConfigPath, type RenewalConfig } from '../files/renewal-config.js';
@@ -112,15 +113,19 @@ export async function planIssue(
   const identifiers = normalizeIdentifiers(opts.identifiers);
   // the defaults are the renewal config's (the reference gives the same ones for the flags)
   const accountKeyType = parseKeyType(opts.keyType ?? RENEWAL_FIELDS.account_key_type.default);
-  const eab = parseEab(opts);
+  const eab = await parseEab(opts);
   const pollTimeout = parsePositiveSeconds(String(opts.pollTimeout ?? RENEWAL_FIELDS.poll_timeout.default), '--poll-timeout');
   const challenge = opts.challenge ?? RENEWAL_FIELDS.challenge_type.default;
   const httpPort = parsePort(String(opts.httpPort ?? RENEWAL_FIELDS.http_port.default), '--http-port');
   const tlsPort = parsePort(String(opts.tlsPort ?? RENEWAL_FIELDS.tls_port.default), '--tls-port');
   const solver = makeSolver({ challenge, dnsHook: opts.dnsHook, httpPort, tlsPort }, rt);
   solver.check?.(identifiers);
+  // where the files go is checked before any key is read or generated
+  await checkOutputTarget(opts.out, '--out');
+  await checkOutputTarget(renewalConfigPath(opts.out), 'renewal config');
 
   const existingAccountKey = await loadKeyFile(opts.accountKey, 'account key');
+  if (!existingAccountKey) await checkOutputTarget(opts.accountKey, '--account-key');
   const accountUrl = existingAccountKey ? await readAccountUrl(opts.accountKey) : undefined;
   const rule = extra.certKeyRule ?? {
     pinned: opts.certKey !== undefined,
@@ -128,6 +133,7 @@ export async function planIssue(
     fallbackType: RENEWAL_FIELDS.cert_key_type.default,
   };
   const certKey = await planCertKey(opts.certKey ?? `${opts.out}.key.pem`, rule, rt);
+  if (certKey.isNew) await checkOutputTarget(certKey.path, 'certificate key');
   await checkWritable(opts.out);
   if (certKey.isNew) await checkWritable(certKey.path);
   return {
@@ -165,7 +171,7 @@ function buildCsrFor(key: PrivateKey, identifiers: Identifier[]): Promise<Buffer
  * authorization). The CSR, and the ASN.1 modules it loads (~30 ms of CPU), is built as soon as the
  * first challenge is triggered: while the CA validates, the event loop is otherwise idle.
  */
-function orderCertificate(client: AcmeClient, plan: IssuePlan, replaces: string | undefined, log: Logger) {
+function orderCertificate(client: AcmeClient, plan: IssuePlan, replaces: string | undefined, log: Logger, signal: AbortSignal) {
   let csr: Promise<Buffer> | undefined;
   const startCsr = (): Promise<Buffer> => {
     csr ??= plan.certKey.key.then((k) => buildCsrFor(k, plan.identifiers));
@@ -181,6 +187,7 @@ function orderCertificate(client: AcmeClient, plan: IssuePlan, replaces: string 
     events: { onChallengeTriggered: () => void startCsr() },
     pollTimeoutMs: plan.pollTimeout * 1000,
     log,
+    signal,
   });
 }
 
@@ -190,7 +197,7 @@ export async function executeIssue(plan: IssuePlan, client: AcmeClient, rt: Runt
   warnUnknownProfile(client, opts.profile, rt);
   const account = await useAccount(client, plan, rt);
 
-  const result = await orderCertificate(client, plan, extra.replaces, rt.log.child?.('akamu_client') ?? rt.log);
+  const result = await orderCertificate(client, plan, extra.replaces, rt.log.child?.('akamu_client') ?? rt.log, rt.signal);
 
   const key = await plan.certKey.key;
   const leaf = splitPemCertificates(result.chainPem)[0];

@@ -3,7 +3,6 @@
  * flags override single fields) or from flags alone. Before the renewal is due it prints when it
  * will be and exits 0 without ordering anything, so it is safe to run from cron every day.
  */
-import { readFile } from 'node:fs/promises';
 import {
   UsageError, parseKeyType, certificateFacts, renewalDecision,
   type AcmeClient, type CertificateFacts, type RenewalInfo,
@@ -15,7 +14,8 @@ import type { Runtime } from '../runtime.js';
 import { connect } from '../server.js';
 import { RENEWAL_FIELDS, readRenewalConfig, renewalConfigOptions } from '../files/renewal-config.js';
 import { identifiersFromFlags } from '../identifiers.js';
-import { describeFsError } from '../files/keys.js';
+import { eabKeyGiven } from '../eab.js';
+import { CHAIN_FILE_LIMIT, InputFileError, describeFsError, readInputText } from '../files/read-input.js';
 import { planIssue, executeIssue, type IssueSettings, type CertKeyRule } from './issue.js';
 
 interface Merged {
@@ -48,7 +48,7 @@ async function mergeWithConfig(opts: RenewOptions): Promise<Merged> {
   const merged: IssueSettings = { ...renewalConfigOptions(cfg), ...given(flags), ...(identifiers ? { identifiers } : {}) };
   // a stored kid without its key is only needed to register anew; keep it for the next config
   const eabKid = merged.eabKid;
-  if (merged.eabKey === undefined) merged.eabKid = undefined;
+  if (!eabKeyGiven(merged)) merged.eabKid = undefined;
   return {
     opts: merged,
     contacts: cfg.contacts,
@@ -67,9 +67,11 @@ function given<T extends object>(flags: T): { [K in keyof T]?: Exclude<T[K], und
 async function readCertificate(path: string, rt: Runtime): Promise<{ text: string; facts: CertificateFacts } | undefined> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readInputText(path, CHAIN_FILE_LIMIT);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
+    // a FIFO, a device or a huge file at the certificate's place is not "no certificate": refuse
+    if (e instanceof InputFileError) throw new UsageError(`cannot read certificate ${path}: ${describeFsError(e)}`);
     if (e.code === 'ENOENT') rt.log.info(`no certificate at ${path} yet; issuing one`);
     else rt.log.warn(`cannot read certificate ${path} (${describeFsError(e)}); renewing`);
     return undefined;
@@ -99,11 +101,11 @@ async function fetchRenewalInfo(client: AcmeClient, certText: string, rt: Runtim
 export async function renew(opts: RenewOptions, rt: Runtime): Promise<RenewResult> {
   const m = await mergeWithConfig(opts);
   const plan = await planIssue(m.opts, rt, { contacts: m.contacts, certKeyRule: m.certKeyRule, eabKidForConfig: m.eabKidForConfig });
+  const certPath = m.certForAri;
+  const cert = certPath ? await readCertificate(certPath, rt) : undefined;
   const client = await connect(m.opts, rt);
   let replaces: string | undefined;
   let checked: RenewResult['checked'];
-  const certPath = m.certForAri;
-  const cert = certPath ? await readCertificate(certPath, rt) : undefined;
   if (certPath && cert) {
     if (client.supportsAri && cert.facts.akiKeyId) replaces = await client.certId(cert.text);
     const now = new Date();

@@ -1,12 +1,12 @@
 /** `akamu-cli revoke`: revoke a certificate with the account key or the certificate's own key. */
-import { readFile } from 'node:fs/promises';
 import { UsageError, splitPemCertificates } from 'akamu-client';
 import { login } from '../account-session.js';
 import type { RevokeOptions } from '../program.js';
 import type { RevokeResult } from '../results.js';
 import type { Runtime } from '../runtime.js';
 import { connect } from '../server.js';
-import { requireKeyFile, describeFsError } from '../files/keys.js';
+import { requireKeyFile } from '../files/keys.js';
+import { CHAIN_FILE_LIMIT, describeFsError, readInputText } from '../files/read-input.js';
 
 const REASON_TEXT = 'valid values: 0–6, 8–10';
 
@@ -22,7 +22,7 @@ export async function revoke(opts: RevokeOptions, rt: Runtime): Promise<RevokeRe
   const reason = parseReason(opts.reason);
   let text: string;
   try {
-    text = await readFile(opts.cert, 'utf8');
+    text = await readInputText(opts.cert, CHAIN_FILE_LIMIT);
   } catch (err) {
     throw new UsageError(`cannot read --cert ${opts.cert}: ${describeFsError(err as NodeJS.ErrnoException)}`);
   }

@@ -1,6 +1,7 @@
 /** The account URL sidecar: `<account-key>.account-url`, the URL with no trailing newline. */
-import { readFile, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic.js';
+import { SMALL_FILE_LIMIT, readInputText } from './read-input.js';
 
 export function accountUrlPath(accountKeyPath: string): string {
   return `${accountKeyPath}.account-url`;
@@ -11,7 +12,7 @@ export async function readAccountUrl(accountKeyPath: string): Promise<string | u
   const path = accountUrlPath(accountKeyPath);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readInputText(path, SMALL_FILE_LIMIT);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new Error(`cannot read ${path}: ${(err as Error).message}`);

@@ -1,19 +1,21 @@
 /** Reading and creating key files for the CLI. */
-import { readFile } from 'node:fs/promises';
 import { PrivateKey, KeyFormatError } from 'akamu-client';
+import { SMALL_FILE_LIMIT, describeFsError, readInputFile } from './read-input.js';
+
+export { describeFsError };
 
 /** Load a PEM private key; undefined when the file does not exist. */
 export async function loadKeyFile(path: string, what: string): Promise<PrivateKey | undefined> {
   let pem: Buffer;
   try {
-    pem = await readFile(path);
+    pem = await readInputFile(path, SMALL_FILE_LIMIT);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') return undefined;
     throw new KeyFormatError(`cannot read ${what} ${path}: ${describeFsError(e)}`);
   }
   try {
-    return PrivateKey.fromPem(pem);
+    return await PrivateKey.fromPemAsync(pem);
   } catch (err) {
     throw new KeyFormatError(`${what} ${path} is not a usable private key: ${(err as Error).message}`);
   }
@@ -24,18 +26,4 @@ export async function requireKeyFile(path: string, what: string): Promise<Privat
   const key = await loadKeyFile(path, what);
   if (!key) throw new KeyFormatError(`${what} ${path} does not exist`);
   return key;
-}
-
-export function describeFsError(e: NodeJS.ErrnoException): string {
-  switch (e.code) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'is a directory';
-    default:
-      return e.message;
-  }
 }

@@ -5,9 +5,8 @@
  * order in the file. Reading, defaults, writing and the mapping to and from options all follow it.
  * Unknown fields are ignored on read and `eab_key` is read but never written.
  */
-import { readFile } from 'node:fs/promises';
 import { UsageError, type Identifier } from 'akamu-client';
-import { describeFsError } from './keys.js';
+import { SMALL_FILE_LIMIT, describeFsError, readInputText } from './read-input.js';
 
 type FieldType = 'string' | 'port' | 'seconds' | 'strings' | 'identifiers';
 
@@ -145,7 +144,7 @@ export function parseRenewalConfig(text: string, path: string, toml: { parse(s: 
 export async function readRenewalConfig(path: string): Promise<RenewalConfig> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readInputText(path, SMALL_FILE_LIMIT);
   } catch (err) {
     throw new UsageError(`cannot read --renewal-config ${path}: ${describeFsError(err as NodeJS.ErrnoException)}`);
   }

@@ -17,6 +17,9 @@
  * (a tenth of the span, at most 1 s), so the last look at the authorizations, which names the ones
  * still pending, fits in. Cleanup of every prepared challenge and every started solver's stop()
  * always run; their errors are logged, never thrown.
+ * An aborted `signal` stops the flow between steps and in every wait (a request in flight ends
+ * first); it cleans up as on failure and rejects with the signal's reason. Once finalize has been
+ * sent the certificate exists, so the flow then completes (download) rather than discard it.
  */
 import type { ChallengeContext, Solver } from '../challenges/types.js';
 import { AcmeProblemError, AkamuError, PollTimeoutError } from '../errors.js';
@@ -51,14 +54,14 @@ export interface IssueOptions {
   pollTimeoutMs: number;
   /** An earlier end for the run (epoch milliseconds by `now`), e.g. the caller's own deadline. */
   deadline?: number;
-  /** Aborts the run: requests and waits end at once (AkamuError, code 'aborted'); cleanup still runs. */
-  signal?: AbortSignal;
   log?: Logger;
   events?: IssueEvents;
   /** Pause between triggering the challenges and the first order poll; default 20 ms. */
   firstPollDelayMs?: number;
   sleep?: Sleep;
   now?: Clock;
+  /** Aborting it stops the issuance (after cleanup) with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface IssueResult {
@@ -89,23 +92,50 @@ interface Run extends IssueOptions {
   log: Logger;
 }
 
+/** A sleep that an aborted signal cuts short (rejecting with its reason). */
+function abortableSleep(sleep: Sleep, signal: AbortSignal | undefined): Sleep {
+  if (!signal) return sleep;
+  return (ms) => new Promise<void>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    sleep(ms).then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 /** Runs the whole issuance; returns the final order and the PEM chain. */
-export async function issueCertificate(outer: AcmeClient, opts: IssueOptions): Promise<IssueResult> {
-  const now = opts.now ?? Date.now;
-  const start = now();
-  const end = Math.min(start + opts.pollTimeoutMs, opts.deadline ?? Infinity);
-  const client = outer.bounded({ deadline: end, ...(opts.signal ? { signal: opts.signal } : {}) });
-  const hard = client.deadline ?? end;
-  const deadline = hard - Math.min(REPORT_RESERVE_MS, Math.max(0, hard - start) / 10);
-  const run: Run = { ...opts, sleep: opts.sleep ?? defaultSleep, now, deadline, log: childLogger(opts.log, 'akamu_client') };
+export async function issueCertificate(client: AcmeClient, opts: IssueOptions): Promise<IssueResult> {
   const accountUrl = client.accountUrl;
   if (!accountUrl) throw new AkamuError('no account: call newAccount() or login() before issuing', 'no-account');
   checkSolvable(opts.solvers, opts.identifiers);
+  const { signal } = opts;
+  try {
+    signal?.throwIfAborted();
+    return await issue(client, opts, accountUrl);
+  } catch (err) {
+    // whatever step the abort interrupted (a killed hook, a cut sleep), the reason is the abort
+    if (signal?.aborted) throw signal.reason;
+    throw err;
+  }
+}
+
+async function issue(outer: AcmeClient, opts: IssueOptions, accountUrl: string): Promise<IssueResult> {
+  const now = opts.now ?? Date.now;
+  const start = now();
+  // a view of the client whose every request, retry and wait ends by the run's deadline
+  const client = outer.bounded({ deadline: Math.min(start + opts.pollTimeoutMs, opts.deadline ?? Infinity) });
+  const hard = client.deadline ?? start + opts.pollTimeoutMs;
+  const deadline = hard - Math.min(REPORT_RESERVE_MS, Math.max(0, hard - start) / 10);
+  const sleep = abortableSleep(opts.sleep ?? defaultSleep, opts.signal);
+  const run: Run = { ...opts, sleep, now, deadline, log: childLogger(opts.log, 'akamu_client') };
+  const step = (): void => opts.signal?.throwIfAborted();
 
   let order = await placeOrder(client, run);
+  step();
   if (order.status === 'invalid') throw orderInvalidError(order);
   if (order.status === 'pending') {
     const authzs = await Promise.all(order.authorizations.map((url) => client.getAuthorization(url)));
+    step();
     for (const a of authzs) opts.events?.onAuthorization?.(a);
     const dead = authzs.filter((a) => a.status !== 'valid' && a.status !== 'pending');
     if (dead.length > 0) throw new AuthorizationFailedError(dead);
@@ -120,13 +150,17 @@ export async function issueCertificate(outer: AcmeClient, opts: IssueOptions): P
     order = await client.pollOrder(order.url, run.deadline, ['ready', 'valid']);
   }
   if (order.status === 'invalid') throw orderInvalidError(order);
+  step();
   opts.events?.onOrderReady?.(order);
 
   if (order.status === 'ready') {
-    order = await client.finalize(order, await opts.csr(), run.deadline);
+    const csr = await opts.csr();
+    step();
+    order = await client.finalize(order, csr, run.deadline);
   } else if (order.status === 'processing') {
     order = await client.pollOrder(order.url, run.deadline, ['valid']);
   }
+  // once finalized, the certificate exists: an abort from here on lets the download finish
   if (!order.certificate) throw new AkamuError(`order ${order.url} is ${order.status} but has no certificate URL`, 'order-invalid');
   const chainPem = await client.downloadCertificate(order.certificate);
   run.log.debug(`certificate ${order.certificate} downloaded`);
@@ -173,6 +207,7 @@ async function solve(client: AcmeClient, order: Order, work: Assignment[], run: 
   const prepared: Assignment[] = [];
   try {
     for (const s of used) {
+      run.signal?.throwIfAborted();
       await s.start?.();
       started.push(s);
     }
@@ -181,6 +216,7 @@ async function solve(client: AcmeClient, order: Order, work: Assignment[], run: 
       await w.solver.prepare(w.ctx);
       run.events?.onChallengeReady?.(w.ctx);
     }));
+    run.signal?.throwIfAborted(); // nothing triggered yet: the CA validates nothing in vain
     await allOrFirstError(work.map(async ({ ctx, solver }) => {
       if (ctx.challenge.status !== 'pending') return; // already processing / valid: just wait
       const payload = solver.responsePayload ? await solver.responsePayload(ctx) : {};
@@ -237,6 +273,5 @@ async function waitForOrder(client: AcmeClient, order: Order, work: Assignment[]
     firstDelayMs: allValid ? 0 : (run.firstPollDelayMs ?? FIRST_POLL_DELAY_MS),
     sleep: run.sleep,
     now: run.now,
-    ...(run.signal ? { signal: run.signal } : {}),
   });
 }

@@ -24,6 +24,11 @@ export interface HookDnsPublisherOptions {
   timeoutMs?: number;
   /** Run hooks one at a time instead of in parallel; default false. */
   serial?: boolean;
+  /**
+   * Aborting it ends a running `add` hook (SIGTERM to its process group, SIGKILL after 5 s) and
+   * starts no new `add`; `remove` hooks still run, so cleanup after an interruption completes.
+   */
+  signal?: AbortSignal;
 }
 
 const STDERR_TAIL = 500;
@@ -58,6 +63,7 @@ export class HookDnsPublisher implements DnsPublisher {
   private readonly baseEnv: NodeJS.ProcessEnv;
   private readonly timeoutMs: number;
   private readonly serial: boolean;
+  private readonly signal?: AbortSignal;
   private queue: Promise<void> = Promise.resolve();
 
   constructor(command: string, opts: HookDnsPublisherOptions = {}) {
@@ -66,6 +72,7 @@ export class HookDnsPublisher implements DnsPublisher {
     this.baseEnv = opts.baseEnv ?? opts.env ?? process.env;
     this.timeoutMs = opts.timeoutMs ?? 5 * 60_000;
     this.serial = opts.serial ?? false;
+    if (opts.signal) this.signal = opts.signal;
   }
 
   add(record: DnsRecord): Promise<void> {
@@ -86,8 +93,11 @@ export class HookDnsPublisher implements DnsPublisher {
   private async run(op: 'add' | 'remove', record: DnsRecord): Promise<void> {
     const cmd = this.command;
     const what = `dns hook '${cmd}' ${op}`;
+    const abort = op === 'add' ? this.signal : undefined;
+    abort?.throwIfAborted();
     this.log.debug(`running ${what}`, { domain: record.domain, record: record.name });
-    const outcome = await runCommand({ command: cmd, args: [op], env: hookEnvironment(record, this.baseEnv), timeoutMs: this.timeoutMs });
+    const outcome = await runCommand({ command: cmd, args: [op], env: hookEnvironment(record, this.baseEnv), timeoutMs: this.timeoutMs, signal: abort });
+    if (abort?.aborted) throw abort.reason;
     if (outcome.kind === 'not-started') {
       throw new ChallengeError(`dns hook '${cmd}' could not be run: ${outcome.reason}`, { cause: outcome.cause });
     }

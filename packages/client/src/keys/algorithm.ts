@@ -53,4 +53,9 @@ export interface KeyAlgorithm {
    * KeyFormatError for a key of this type that is malformed.
    */
   fromPkcs8?(der: Buffer): KeyImpl | undefined;
+  /**
+   * Loads, ahead of `fromPkcs8`, an implementation this entry imports lazily (pure-TypeScript
+   * ML-DSA where Node has none); resolves at once when `der` is not this entry's or nothing is needed.
+   */
+  preparePkcs8?(der: Buffer): Promise<void>;
 }

@@ -10,9 +10,10 @@ import * as tls from 'node:tls';
 import { formatDuration } from '../command.js';
 import { AkamuError, TransportError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { abortedError, describeNetworkError, hostPort, HttpAttemptError } from './errors.js';
+import { abortedError, hostPort, HttpAttemptError } from './errors.js';
 import { peerInfo } from './trust.js';
 import type { HttpRequest, HttpResponse, TlsPeerInfo } from './types.js';
+import { connectTarget, describeAttemptFailure, unixTarget } from './unix.js';
 
 /** What every attempt of one transport shares. */
 export interface AttemptContext {
@@ -31,6 +32,7 @@ export interface AttemptContext {
 /** Sends `req` once; `budgetMs` (what is left of the caller's deadline) caps the request timeout. */
 export function attempt(ctx: AttemptContext, req: HttpRequest, url: URL, budgetMs?: number): Promise<HttpResponse> {
   const isHttps = url.protocol === 'https:';
+  const unix = unixTarget(url);
   const headers: Record<string, string> = { 'user-agent': ctx.userAgent };
   for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
   const body = req.body === undefined ? undefined : Buffer.isBuffer(req.body) ? req.body : Buffer.from(req.body, 'utf8');
@@ -58,13 +60,14 @@ export function attempt(ctx: AttemptContext, req: HttpRequest, url: URL, budgetM
       settled = true;
       clearTimers();
       r.destroy();
-      let e = err instanceof AkamuError ? err : describeNetworkError(err, url, r.reusedSocket);
+      let e = err instanceof AkamuError ? err : describeAttemptFailure(err, url, r.reusedSocket);
       if (e instanceof HttpAttemptError && (connected || r.reusedSocket)) e = e.reached();
       reject(e);
     };
 
     const options: https.RequestOptions = { method: req.method, headers, agent: isHttps ? ctx.httpsAgent : ctx.httpAgent };
-    const r = (isHttps ? https : http).request(url, options, (res) => {
+    if (unix) options.socketPath = unix.socketPath;
+    const r = (isHttps ? https : http).request(unix?.url ?? url, options, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       const socket = res.socket as Socket | null;
@@ -110,14 +113,14 @@ export function attempt(ctx: AttemptContext, req: HttpRequest, url: URL, budgetM
         return;
       }
       connectTimer = setTimeout(() => {
-        fail(new HttpAttemptError(`connect to ${hostPort(url)} timed out`, url.href, {}));
+        fail(new HttpAttemptError(`connect to ${connectTarget(url)} timed out`, url.href, {}));
       }, ctx.connectTimeoutMs);
       socket.once(isHttps ? 'secureConnect' : 'connect', () => {
         connected = true;
         if (connectTimer) clearTimeout(connectTimer);
         connectTimer = undefined;
         if (!(socket instanceof tls.TLSSocket)) {
-          ctx.log.debug(`connected to ${hostPort(url)}`);
+          ctx.log.debug(`connected to ${connectTarget(url)}`);
           return;
         }
         const info = peerInfo(socket);

@@ -17,12 +17,13 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Socket } from 'node:net';
-import { TransportError, UnsupportedError } from '../errors.js';
+import { TransportError } from '../errors.js';
 import { childLogger, type Logger } from '../log.js';
 import { attempt, type AttemptContext } from './attempt.js';
 import { abortedError, HttpAttemptError } from './errors.js';
 import { backoffMs, DEFAULT_RETRY_POLICY, fits, RETRY_STATUSES, retryOnStatus, sleepUnlessAborted, type RetryPolicy } from './retry.js';
 import { trustContext } from './trust.js';
+import { parseUnixUrl } from './unix.js';
 import type { HttpRequest, HttpResponse, TlsPeerInfo, Transport } from './types.js';
 
 export interface HttpTransportOptions {
@@ -135,7 +136,7 @@ export class HttpTransport implements Transport {
 }
 
 function parseUrl(raw: string): URL {
-  if (/^http\+unix:/i.test(raw)) throw new UnsupportedError('http+unix:// servers are not supported yet');
+  if (/^http\+unix:/i.test(raw)) return parseUnixUrl(raw);
   let url: URL;
   try {
     url = new URL(raw);
@@ -143,7 +144,7 @@ function parseUrl(raw: string): URL {
     throw new TransportError(`invalid URL '${raw}'`, raw, { cause: err });
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new TransportError(`unsupported URL scheme '${url.protocol}' in ${raw} (use https:// or http://)`, raw);
+    throw new TransportError(`unsupported URL scheme '${url.protocol}' in ${raw} (use https://, http:// or http+unix://)`, raw);
   }
   return url;
 }
