@@ -2,11 +2,14 @@
 import { AcmeClient, HttpTransport, UsageError, CLIENT_VERSION, splitPemCertificates, unixSocketPath, type Logger } from 'akamu-client';
 import { CLI_VERSION } from './version.js';
 import { CHAIN_FILE_LIMIT, describeFsError, readInputText } from './files/read-input.js';
+import { RENEWAL_FIELDS } from './files/renewal-config.js';
 import type { Runtime } from './runtime.js';
 
 export interface ServerOptions {
   server: string;
   serverCa?: string;
+  /** `--poll-timeout` (already checked): the run's deadline, from connecting on. */
+  pollTimeout?: string | number;
 }
 
 export const USER_AGENT = `akamu-cli/${CLI_VERSION} akamu-client/${CLIENT_VERSION} node/${process.versions.node}`;
@@ -53,10 +56,15 @@ export function checkServerUrl(server: string): boolean {
   return true;
 }
 
+/**
+ * The client for `--server`. Every request, retry and wait of the run ends by one deadline:
+ * `--poll-timeout` seconds (default 120, also for commands without the flag) from here on.
+ */
 export async function connect(opts: ServerOptions, rt: Runtime): Promise<AcmeClient> {
   const unix = checkServerUrl(opts.server);
   if (unix && opts.serverCa) rt.log.debug(`--server-ca ${opts.serverCa} is not used: an http+unix:// server is reached over a Unix socket, without TLS`);
   const extraCaPem = opts.serverCa && !unix ? await readServerCa(opts.serverCa, rt.log) : undefined;
   const transport = new HttpTransport({ extraCaPem, userAgent: USER_AGENT, log: rt.log.child?.('http') ?? rt.log });
-  return AcmeClient.connect(opts.server, { transport, log: rt.log.child?.('akamu_client') ?? rt.log });
+  const seconds = Number(opts.pollTimeout ?? RENEWAL_FIELDS.poll_timeout.default);
+  return AcmeClient.connect(opts.server, { transport, log: rt.log.child?.('akamu_client') ?? rt.log, deadline: Date.now() + seconds * 1000 });
 }
