@@ -1,5 +1,6 @@
 /** Getting hold of the ACME account: registering one, or logging in with the key and its URL sidecar. */
 import { AkamuError, type AcmeClient, type PrivateKey } from 'akamu-client';
+import { refusedAlgorithm } from './refused-algorithm.js';
 import { accountUrlPath, readAccountUrl } from './files/account-url.js';
 import { writeFileAtomic } from './files/atomic.js';
 import { requireKeyFile } from './files/keys.js';
@@ -28,6 +29,8 @@ export async function registerAccount(
     contact: opts.contact ?? [],
     termsOfServiceAgreed: opts.agreeTos,
     eab: opts.eab,
+  }).catch((err: unknown) => {
+    throw refusedAlgorithm(err, key);
   });
   return { url: res.url, created: res.created, status: res.account.status ?? 'valid', contact: res.account.contact ?? [] };
 }

@@ -23,5 +23,10 @@ export function adviceFor(hint: ErrorHint | undefined): string {
       return '; use --challenge dns-01';
     case 'ip-needs-http-or-tls':
       return '; use --challenge http-01 or tls-alpn-01';
+    case 'unsupported-algorithm':
+      // the reference's advice, on its own line
+      return hint.postQuantum
+        ? '\nThe server does not support the requested key type. Use a classical key type such as ec:P-256, or a CA that supports ML-DSA.'
+        : '\nThe server does not support the requested key type. Use another key type such as ec:P-256.';
   }
 }

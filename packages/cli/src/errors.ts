@@ -1,4 +1,5 @@
 /** The CLI's own error types. */
+// no runtime import of akamu-client here: main.ts loads this module on every start
 
 /**
  * A failure in one step of a command, printed as `<step>: <the cause's message>`. The message is

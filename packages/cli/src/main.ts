@@ -146,7 +146,8 @@ async function printError(err: unknown, io: Io, session: Session): Promise<numbe
   // exit code and stack follow the error a command step wrapped (StepError only adds the step's name)
   const cause = rootCause(err);
   const advice = cause instanceof AkamuError ? adviceFor(cause.hint) : '';
-  const message = safeMessage(`${err instanceof Error ? err.message : String(err)}${advice}`, cause instanceof AcmeProblemError);
+  // the advice is the CLI's own text (it may add a line); only the error's message is escaped
+  const message = `${safeMessage(err instanceof Error ? err.message : String(err), cause instanceof AcmeProblemError)}${advice}`;
   io.err(`${lead}error: ${message}\n`);
   if (session.verbosity >= 2 && cause instanceof Error && cause.stack && !(cause instanceof AkamuError && cause.code === 'usage')) {
     io.err(`${safeMessage(cause.stack, true)}\n`);

@@ -47,7 +47,7 @@ function withCertificate<O extends OptionValues, G extends OptionValues>(cmd: Co
     .option('--dns-hook <CMD>', 'hook program for dns-01 / dns-persist-01 record management (called with add / remove)')
     .option('--http-port <PORT>', 'port for the built-in http-01 server (default: 80)')
     .option('--tls-port <PORT>', 'port for the built-in tls-alpn-01 server (default: 443)')
-    .option('--onion-key <FILE>', 'Ed25519 hidden-service key for onion-csr-01 (not supported yet)')
+    .option('--onion-key <FILE>', "Ed25519 hidden-service key for onion-csr-01: PKCS#8 PEM or Tor's hs_ed25519_secret_key")
     .option('--tkauth-url <URL>', 'Token Authority URL for tkauth-01 (not supported yet)')
     .option('--tkauth-keytab <FILE>', 'Kerberos keytab for the Token Authority (not supported yet)')
     .option('--jwtcc <B64URL>', 'JWTClaimConstraints identifier for tkauth-01 (not supported yet)')

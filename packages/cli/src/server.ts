@@ -4,18 +4,21 @@
  * signature algorithm) of every CA loaded from the file and of the server are logged.
  */
 import {
-  AcmeClient, HttpTransport, UsageError, CLIENT_VERSION, certificateFacts, splitPemCertificates,
+  AcmeClient, HttpTransport, UsageError, CLIENT_VERSION, certificateFacts, splitPemCertificates, unixSocketPath,
   type HttpRequest, type HttpResponse, type Transport,
 } from 'akamu-client';
 import type { X509Certificate } from 'node:crypto';
 import type { CliLogger } from './log.js';
 import { CLI_VERSION } from './version.js';
 import { CHAIN_FILE_LIMIT, describeFsError, readInputText } from './files/read-input.js';
+import { RENEWAL_FIELDS } from './files/renewal-config.js';
 import type { Runtime } from './runtime.js';
 
 export interface ServerOptions {
   server: string;
   serverCa?: string;
+  /** `--poll-timeout` (already checked): the run's deadline, from connecting on. */
+  pollTimeout?: string | number;
 }
 
 export const USER_AGENT = `akamu-cli/${CLI_VERSION} akamu-client/${CLIENT_VERSION} node/${process.versions.node}`;
@@ -74,7 +77,8 @@ class ServerCertificateLog implements Transport {
   }
 }
 
-export function checkServerUrl(server: string): void {
+/** Checks `--server`; true for an http+unix:// URL (a Unix socket: no TLS). */
+export function checkServerUrl(server: string): boolean {
   let url: URL;
   try {
     url = new URL(server);
@@ -84,14 +88,27 @@ export function checkServerUrl(server: string): void {
   if (url.protocol !== 'https:' && url.protocol !== 'http:' && url.protocol !== 'http+unix:') {
     throw new UsageError(`--server '${server}' must be an https://, http:// or http+unix:// URL`);
   }
+  if (url.protocol !== 'http+unix:') return false;
+  try {
+    unixSocketPath(url);
+  } catch (err) {
+    throw new UsageError(`--server ${(err as Error).message}`);
+  }
+  return true;
 }
 
+/**
+ * The client for `--server`. Every request, retry and wait of the run ends by one deadline:
+ * `--poll-timeout` seconds (default 120, also for commands without the flag) from here on.
+ */
 export async function connect(opts: ServerOptions, rt: Runtime): Promise<AcmeClient> {
-  checkServerUrl(opts.server);
-  const extraCaPem = opts.serverCa ? await readServerCa(opts.serverCa, rt.log) : undefined;
+  const unix = checkServerUrl(opts.server);
+  if (unix && opts.serverCa) rt.log.debug(`--server-ca ${opts.serverCa} is not used: an http+unix:// server is reached over a Unix socket, without TLS`);
+  const extraCaPem = opts.serverCa && !unix ? await readServerCa(opts.serverCa, rt.log) : undefined;
   const http = new HttpTransport({ extraCaPem, userAgent: USER_AGENT, log: rt.log.child('http') });
   const transport = extraCaPem && rt.log.enabled('debug') ? new ServerCertificateLog(http, rt.log) : http;
-  const client = await AcmeClient.connect(opts.server, { transport, log: rt.log.child('akamu_client') });
+  const seconds = Number(opts.pollTimeout ?? RENEWAL_FIELDS.poll_timeout.default);
+  const client = await AcmeClient.connect(opts.server, { transport, log: rt.log.child('akamu_client'), deadline: Date.now() + seconds * 1000 });
   rt.log.info(`directory: ${opts.server}`);
   return client;
 }

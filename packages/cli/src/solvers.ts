@@ -1,33 +1,75 @@
-/** Picking the challenge solver for `--challenge`, and checking its local needs before ordering. */
+/**
+ * Picking the challenge solvers: the `--challenge` one, and onion-csr-01 first with `--onion-key`;
+ * and checking their local needs (the DNS hook program) before ordering.
+ */
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import {
-  Http01Solver, TlsAlpn01Solver, Dns01Solver, DnsPersist01Solver, HookDnsPublisher, ManualDnsPublisher, UsageError, AkamuError,
-  type Solver, type DnsRecord,
+  Http01Solver, TlsAlpn01Solver, Dns01Solver, DnsPersist01Solver, OnionCsr01Solver, HookDnsPublisher, ManualDnsPublisher, UsageError, AkamuError,
+  type Solver, type DnsRecord, type Identifier,
 } from 'akamu-client';
+import type { OnionKey } from './files/onion-key.js';
 import type { Runtime } from './runtime.js';
 
 export const CHALLENGE_TYPES = ['http-01', 'dns-01', 'dns-persist-01', 'tls-alpn-01', 'onion-csr-01', 'tkauth-01'] as const;
-const SUPPORTED_NOW = new Set(['http-01', 'dns-01', 'dns-persist-01', 'tls-alpn-01']);
+const SUPPORTED_NOW = new Set(['http-01', 'dns-01', 'dns-persist-01', 'tls-alpn-01', 'onion-csr-01']);
 
 export interface SolverOptions {
   challenge: string;
   dnsHook?: string;
   httpPort: number;
   tlsPort: number;
+  /** `--onion-key`, already read. */
+  onionKey?: OnionKey;
 }
 
 export function checkChallengeType(type: string): void {
   if (!(CHALLENGE_TYPES as readonly string[]).includes(type)) {
     throw new UsageError(`unsupported challenge type '${type}'; supported: ${CHALLENGE_TYPES.join(', ')}`);
   }
-  if (!SUPPORTED_NOW.has(type)) throw new UsageError(`--challenge ${type} is not supported yet; use http-01, dns-01, dns-persist-01 or tls-alpn-01`);
+  if (!SUPPORTED_NOW.has(type)) throw new UsageError(`--challenge ${type} is not supported yet; use http-01, dns-01, dns-persist-01, tls-alpn-01 or onion-csr-01`);
 }
 
-export function makeSolver(opts: SolverOptions, rt: Runtime): Solver {
+const isOnionName = (id: Identifier): boolean => id.type === 'dns' && id.value.endsWith('.onion');
+
+/**
+ * The solvers of an issuance, in order of preference, checked against its identifiers before
+ * anything is ordered. With `--onion-key`, onion-csr-01 comes first and takes the .onion names
+ * (every one must be of the key's onion service); the `--challenge` solver takes the rest, so an
+ * order can mix a .onion name with DNS names. `--challenge onion-csr-01` alone takes only .onion names.
+ */
+export function makeSolvers(opts: SolverOptions, identifiers: readonly Identifier[], rt: Runtime): Solver[] {
   checkChallengeType(opts.challenge);
   if (opts.dnsHook && !opts.challenge.startsWith('dns-')) rt.log.warn(`--dns-hook is only used with DNS challenges; ignored for ${opts.challenge}`);
+  const onlyOnion = opts.challenge === 'onion-csr-01';
+  if (!opts.onionKey) {
+    if (onlyOnion) throw new UsageError('--onion-key is required for onion-csr-01 challenges');
+    const solver = makeSolver(opts, rt);
+    solver.check?.([...identifiers]);
+    return [solver];
+  }
+  const onion = new OnionCsr01Solver({ key: opts.onionKey.key, log: rt.log.child?.('akamu_client') ?? rt.log });
+  const foreign = onion.foreignNames(identifiers);
+  if (foreign.length > 0) {
+    throw new UsageError(`--onion-key ${opts.onionKey.path} is the key of ${onion.address}; it cannot validate ${foreign.join(', ')}`);
+  }
+  const rest = identifiers.filter((id) => !isOnionName(id));
+  if (onlyOnion) {
+    if (rest.length > 0) {
+      throw new UsageError(`onion-csr-01 can only validate .onion names, not ${rest.map((i) => i.value).join(', ')}; `
+        + 'for those, keep --onion-key and use --challenge http-01, dns-01, dns-persist-01 or tls-alpn-01');
+    }
+    return [onion];
+  }
+  const solver = makeSolver(opts, rt);
+  if (rest.length === identifiers.length) rt.log.warn('--onion-key is only used for .onion names; none was asked for');
+  if (rest.length > 0) solver.check?.(rest);
+  return [onion, solver];
+}
+
+/** The `--challenge` solver (not onion-csr-01: see makeSolvers). */
+function makeSolver(opts: SolverOptions, rt: Runtime): Solver {
   const log = rt.log.child?.('akamu_client') ?? rt.log;
   switch (opts.challenge) {
     case 'http-01':

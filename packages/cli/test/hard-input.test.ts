@@ -47,7 +47,8 @@ describe('bounded input files', () => {
     assertFailure(r, 1, new RegExp(`^error: cannot read account key ${f}: is not a regular file \\(a FIFO\\)$`));
     const c = await issue(['--account-key', join(dir, 'absent.pem'), '--cert-key', f]);
     assertNotBlocked(c);
-    assertFailure(c, 1, /cannot read certificate key .*key\.fifo: is not a regular file \(a FIFO\)$/);
+    // a pinned key is a file akamu may replace: the set's path check refuses the FIFO before it is read
+    assertFailure(c, 2, /key\.fifo is a FIFO, not a regular file; refusing to replace it$/);
     assert.equal(existsSync(join(dir, 'out')), false, 'nothing written');
     assert.equal(existsSync(join(dir, 'absent.pem')), false, 'no account key generated');
   });

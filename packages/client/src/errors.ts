@@ -39,7 +39,9 @@ export type ErrorHint =
   /** Wildcard identifiers need a DNS-based challenge. */
   | { code: 'wildcard-needs-dns' }
   /** IP identifiers need http-01 or tls-alpn-01. */
-  | { code: 'ip-needs-http-or-tls' };
+  | { code: 'ip-needs-http-or-tls' }
+  /** The server does not accept signatures of this JWS algorithm (the key type must change, or the CA). */
+  | { code: 'unsupported-algorithm'; algorithm: string; postQuantum: boolean };
 
 export interface AkamuErrorOptions {
   cause?: unknown;

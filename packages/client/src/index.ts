@@ -39,6 +39,7 @@ export { splitPemCertificates } from './x509/chain.js';
 // ---- Transport ----------------------------------------------------------------------------------
 export { HttpTransport, type HttpTransportOptions } from './transport/http.js';
 export { parseRetryAfter } from './transport/retryAfter.js';
+export { unixSocketPath } from './transport/unix.js';
 export type { Transport, HttpRequest, HttpResponse, TlsPeerInfo } from './transport/types.js';
 
 // ---- ACME: client, issuance, renewal ------------------------------------------------------------
@@ -56,6 +57,8 @@ export { Http01Solver, type Http01SolverOptions } from './challenges/http01.js';
 export { TlsAlpn01Solver, type TlsAlpn01SolverOptions } from './challenges/tlsAlpn01.js';
 export { Dns01Solver, type Dns01SolverOptions } from './challenges/dns01.js';
 export { DnsPersist01Solver, type DnsPersist01SolverOptions } from './challenges/dnsPersist01.js';
+export { OnionCsr01Solver, type OnionCsr01SolverOptions } from './challenges/onionCsr01.js';
+export { onionAddress } from './onion.js';
 export { HookDnsPublisher, type HookDnsPublisherOptions } from './challenges/hook.js';
 export { ManualDnsPublisher } from './challenges/manual.js';
 export { runCommand, type CommandOptions, type CommandOutcome } from './command.js';

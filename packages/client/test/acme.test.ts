@@ -466,8 +466,8 @@ describe('badNonce resilience (Pebble rejecting 50 % of nonces)', () => {
     assert.ok(posts < 20 * 4, `${posts} POSTs`);
   });
 
-  it('gives up after 5 attempts by default and reports badNonce', async () => {
-    const c = await connect(pb);
+  it('gives up after maxNonceAttempts (here 5) and reports badNonce', async () => {
+    const c = await connect(pb, { maxNonceAttempts: 5 });
     await c.newAccount(await PrivateKey.generate('ec:P-256'), { termsOfServiceAgreed: true }).catch(async () =>
       c.newAccount(await PrivateKey.generate('ec:P-256'), { termsOfServiceAgreed: true }),
     );

@@ -7,5 +7,10 @@ export {
   type RunOptions, type RunResult, type OpensslResult,
 } from './util.js';
 export { startDirectoryProxy, type DirectoryProxy } from './directory-proxy.js';
+export { startPebbleUnixFront, type PebbleUnixFront, type PebbleUnixFrontOptions } from './pebble-unix-front.js';
 export { certbotVersion, certbotBin, certbotTree, withPebble, certbotCommand, runCertbot, certonlyArgs, certbotCertonly, certbotRenew, dnsHookScripts, serveWebroot, CertbotError, type CertbotTree, type CertbotAuth, type CertonlyOptions } from './certbot.js';
+export {
+  startFaultProxy, seededRandom, ISSUANCE_CLASSES,
+  type FaultProxy, type FaultProxyOptions, type FaultRule, type Fault, type RequestClass, type ProxiedRequest,
+} from './fault-proxy.js';
 export { startTestCa, type TestCa, type TestCaOptions, type CertState } from './test-ca/index.js';

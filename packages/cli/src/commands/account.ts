@@ -2,6 +2,7 @@
 import { unlink } from 'node:fs/promises';
 import { UsageError, PrivateKey, DEFAULT_KEY_TYPE, parseKeyType, type AcmeClient } from 'akamu-client';
 import { login, registerAccount, requireAccountUrl, saveGeneratedKey } from '../account-session.js';
+import { refusedAlgorithm } from '../refused-algorithm.js';
 import { parseEab } from '../eab.js';
 import { writeAccountUrl, removeAccountUrl, accountUrlPath } from '../files/account-url.js';
 import { writeFileAtomic } from '../files/atomic.js';
@@ -103,7 +104,7 @@ export async function accountKeyChange(opts: KeyChangeOptions, rt: Runtime): Pro
     await client.changeKey(newKey);
   } catch (err) {
     if (!existing) await dropUnusedNewKey(client, opts.newKey, rt);
-    throw err;
+    throw refusedAlgorithm(err, newKey);
   }
   const generatedKey = existing ? undefined : { path: opts.newKey, keyType: newKey.keyType };
   if (generatedKey) rt.emit({ type: 'key-generated', key: generatedKey });

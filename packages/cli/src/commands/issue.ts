@@ -16,10 +16,13 @@ import { connect } from '../server.js';
 import { loadKeyFile } from '../files/keys.js';
 import { checkOutputTarget } from '../files/output-check.js';
 import { accountUrlPath, readAccountUrl, writeAccountUrl } from '../files/account-url.js';
-import { prepareWrite, writeFilesAtomic } from '../files/atomic.js';
+import { prepareWrite } from '../files/atomic.js';
+import { openCertificateSet, type CertificateSet, type CertificateSetPaths } from '../files/cert-set.js';
+import { resolveWriteTarget } from '../files/links.js';
 import { RENEWAL_FIELDS, renderRenewalConfig, renewalConfigFromOptions, renewalConfigPath, type RenewalConfig } from '../files/renewal-config.js';
 import { identifiersFromFlags, normalizeIdentifiers } from '../identifiers.js';
-import { checkDnsHook, makeSolver } from '../solvers.js';
+import { checkDnsHook, makeSolvers } from '../solvers.js';
+import { loadOnionKey } from '../files/onion-key.js';
 
 /**
  * What an issuance is planned from: the issue flags, with identifiers instead of `-d` strings and
@@ -36,9 +39,15 @@ export interface IssueSettings extends Omit<IssueOptions, 'domain' | 'httpPort' 
   pollTimeout?: string | number;
 }
 
-/** How the certificate key is chosen (renew passes its own rule). */
+/**
+ * How the certificate key is chosen (renew passes its own rule): a new key on every issuance,
+ * unless the key is pinned.
+ */
 export interface CertKeyRule {
-  /** The key file was named by the operator (`--cert-key`): always reuse it when it exists. */
+  /**
+   * The key is pinned (`--cert-key`, or `reuse_key = true` in the renewal config): reused when it
+   * exists, never replaced; generated and saved there when it does not exist yet.
+   */
   pinned: boolean;
   /** `--cert-key-type` was given on the command line. */
   requested?: KeyType;
@@ -55,12 +64,15 @@ export interface IssuePlan {
   challenge: string;
   httpPort: number;
   tlsPort: number;
-  solver: Solver;
+  /** In order of preference (onion-csr-01 first when there is an onion key); one is chosen per authorization. */
+  solvers: Solver[];
   /** The contacts an account registered by this run gets. */
   contacts: string[];
   /** The account's contacts when already known (a renewal config's); else they are asked for. */
   accountContacts?: string[];
   certKey: CertKeyPlan;
+  /** The certificate's files, locked for this run; close it when the run ends. */
+  set: CertificateSet;
   existingAccountKey?: PrivateKey;
   accountUrl?: string;
   /** `eab_kid` for the renewal config (kept even when its key was not given this time). */
@@ -72,47 +84,74 @@ interface CertKeyPlan {
   key: Promise<PrivateKey>;
   /** True when the key is new and must be written together with the chain. */
   isNew: boolean;
+  /** Recorded in the renewal config (`reuse_key`), so renewals keep the pin. */
+  pinned: boolean;
 }
 
 const NOT_YET: [keyof IssueSettings, string][] = [
-  ['onionKey', '--onion-key (onion-csr-01)'],
   ['tkauthUrl', '--tkauth-url (tkauth-01)'],
   ['tkauthKeytab', '--tkauth-keytab (tkauth-01)'],
   ['jwtcc', '--jwtcc (tkauth-01)'],
 ];
 
 async function planCertKey(path: string, rule: CertKeyRule, rt: Runtime): Promise<CertKeyPlan> {
-  const existing = await loadKeyFile(path, 'certificate key');
-  if (existing) {
-    if (rule.requested === undefined || rule.requested === existing.keyType) return { path, key: Promise.resolve(existing), isNew: false };
-    if (rule.pinned) {
-      rt.emit({ type: 'cert-key-type-ignored', path, keyType: existing.keyType, requested: rule.requested });
-      return { path, key: Promise.resolve(existing), isNew: false };
+  const { pinned } = rule;
+  if (pinned) {
+    // the link rules hold for the key read as much as for the key written
+    await resolveWriteTarget(path);
+    const existing = await loadKeyFile(path, 'certificate key');
+    if (existing) {
+      if (rule.requested !== undefined && rule.requested !== existing.keyType) {
+        rt.emit({ type: 'cert-key-type-ignored', path, keyType: existing.keyType, requested: rule.requested });
+      }
+      return { path, key: Promise.resolve(existing), isNew: false, pinned };
     }
-    rt.log.info(`certificate key ${path} is ${existing.keyType}; a new ${rule.requested} key replaces it once the certificate is issued`);
   }
-  const key = PrivateKey.generate(rule.requested ?? rule.fallbackType);
+  const keyType = rule.requested ?? rule.fallbackType;
+  rt.log.info(`a new ${keyType} certificate key is generated; it is written to ${path} together with the certificate`);
+  const key = PrivateKey.generate(keyType);
   key.catch(() => {}); // awaited later; avoid an unhandled rejection in between
-  return { path, key, isNew: true };
+  return { path, key, isNew: true, pinned };
 }
 
-/** Fail before ordering when the output cannot be written, so no certificate is issued in vain. */
+/**
+ * Fail before ordering when an output cannot be written, so no certificate is issued in vain: a
+ * link that may not be followed, something that is not a regular file, a directory we may not write.
+ */
 async function checkWritable(path: string): Promise<void> {
+  const dir = dirname(resolve(path));
   try {
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    const probe = await prepareWrite(path, '');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw cannotWrite(dir, err);
+  }
+  const { file } = await resolveWriteTarget(path);
+  try {
+    const probe = await prepareWrite(file, '');
     await probe.abort();
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new UsageError(`cannot write to ${dirname(path)}: ${e.code === 'EACCES' ? 'permission denied' : e.message}`);
+    throw cannotWrite(dirname(file), err);
   }
 }
 
-/** Validate everything and read local files: no network, nothing written. */
+function cannotWrite(dir: string, err: unknown): UsageError {
+  const e = err as NodeJS.ErrnoException;
+  return new UsageError(`cannot write to ${dir}: ${e.code === 'EACCES' ? 'permission denied' : e.message}`);
+}
+
+/** The files of the certificate an issuance writes: chain, key and renewal config. */
+export function certificateSetPaths(opts: Pick<IssueSettings, 'out' | 'certKey'>): CertificateSetPaths {
+  return { chain: opts.out, key: opts.certKey ?? `${opts.out}.key.pem`, config: renewalConfigPath(opts.out) };
+}
+
+/**
+ * Validate everything and read local files: no network. Locks the certificate's files (and repairs
+ * an interrupted commit) unless the caller has already done so (`extra.set`).
+ */
 export async function planIssue(
   opts: IssueSettings,
   rt: Runtime,
-  extra: { contacts?: string[]; certKeyRule?: CertKeyRule; eabKidForConfig?: string } = {},
+  extra: { contacts?: string[]; certKeyRule?: CertKeyRule; eabKidForConfig?: string; set?: CertificateSet } = {},
 ): Promise<IssuePlan> {
   for (const [flag, name] of NOT_YET) {
     if (opts[flag] !== undefined) throw new UsageError(`${name} is not supported yet`);
@@ -125,30 +164,42 @@ export async function planIssue(
   const challenge = opts.challenge ?? RENEWAL_FIELDS.challenge_type.default;
   const httpPort = parsePort(String(opts.httpPort ?? RENEWAL_FIELDS.http_port.default), '--http-port');
   const tlsPort = parsePort(String(opts.tlsPort ?? RENEWAL_FIELDS.tls_port.default), '--tls-port');
-  const solver = makeSolver({ challenge, dnsHook: opts.dnsHook, httpPort, tlsPort }, rt);
-  solver.check?.(identifiers);
+  const onionKey = opts.onionKey !== undefined ? await loadOnionKey(opts.onionKey) : undefined;
+  const solvers = makeSolvers({ challenge, dnsHook: opts.dnsHook, httpPort, tlsPort, onionKey }, identifiers, rt);
   if (opts.dnsHook !== undefined && challenge.startsWith('dns-')) await checkDnsHook(opts.dnsHook);
   // where the files go is checked before any key is read or generated
   await checkOutputTarget(opts.out, '--out');
   await checkOutputTarget(renewalConfigPath(opts.out), 'renewal config');
 
-  const existingAccountKey = await loadKeyFile(opts.accountKey, 'account key');
-  if (!existingAccountKey) await checkOutputTarget(opts.accountKey, '--account-key');
-  const accountUrl = existingAccountKey ? await readAccountUrl(opts.accountKey) : undefined;
   const rule = extra.certKeyRule ?? {
     pinned: opts.certKey !== undefined,
     requested: opts.certKeyType !== undefined ? parseKeyType(opts.certKeyType) : undefined,
     fallbackType: RENEWAL_FIELDS.cert_key_type.default,
   };
-  const certKey = await planCertKey(opts.certKey ?? `${opts.out}.key.pem`, rule, rt);
-  if (certKey.isNew) await checkOutputTarget(certKey.path, 'certificate key');
-  await checkWritable(opts.out);
-  if (certKey.isNew) await checkWritable(certKey.path);
-  return {
-    opts, identifiers, accountKeyType, eab, pollTimeout, challenge, httpPort, tlsPort, solver,
-    contacts: extra.contacts ?? opts.contact ?? [], certKey, existingAccountKey, accountUrl, eabKidForConfig: extra.eabKidForConfig ?? opts.eabKid,
-    ...(extra.contacts ? { accountContacts: extra.contacts } : {}),
-  };
+  // the account key is not part of the certificate's set: read it before the set is locked, so a
+  // bad account key leaves nothing behind (not even the lock's directory)
+  const existingAccountKey = await loadKeyFile(opts.accountKey, 'account key');
+  if (!existingAccountKey) await checkOutputTarget(opts.accountKey, '--account-key');
+  const accountUrl = existingAccountKey ? await readAccountUrl(opts.accountKey) : undefined;
+  const paths = certificateSetPaths(opts);
+  const set = extra.set ?? (await openCertificateSet(paths, rt.log));
+  try {
+    const certKey = await planCertKey(paths.key, rule, rt);
+    // RFC 9799 §3.2: the certificate key must not be the one that signed the onion-csr-01 CSR
+    if (onionKey && !certKey.isNew && (await certKey.key).samePublicKey(onionKey.key)) {
+      throw new UsageError(`the certificate key ${certKey.path} is the onion service key; the certificate needs a key of its own`);
+    }
+    if (certKey.isNew) await checkOutputTarget(certKey.path, 'certificate key');
+    for (const path of [paths.chain, paths.config, ...(certKey.isNew ? [paths.key] : [])]) await checkWritable(path);
+    return {
+      opts, identifiers, accountKeyType, eab, pollTimeout, challenge, httpPort, tlsPort, solvers,
+      contacts: extra.contacts ?? opts.contact ?? [], certKey, set, existingAccountKey, accountUrl, eabKidForConfig: extra.eabKidForConfig ?? opts.eabKid,
+      ...(extra.contacts ? { accountContacts: extra.contacts } : {}),
+    };
+  } catch (err) {
+    if (!extra.set) await set.close();
+    throw err;
+  }
 }
 
 /** The account in use, and its contacts (as registered, or as known) for the renewal config. */
@@ -216,7 +267,7 @@ function orderCertificate(client: AcmeClient, plan: IssuePlan, replaces: string 
     identifiers: plan.identifiers,
     profile: plan.opts.profile,
     replaces,
-    solvers: [plan.solver],
+    solvers: plan.solvers,
     csr: startCsr,
     events: progressEvents(rt.log, () => {
       void startCsr();
@@ -256,11 +307,15 @@ function contactsOf(client: AcmeClient, used: UsedAccount, rt: Runtime): { start
  * issuance starts them again (a no-op) and stops them when validation is over.
  */
 export async function withListeners<T>(plan: IssuePlan, work: () => Promise<T>): Promise<T> {
-  await plan.solver.start?.();
+  const started: Solver[] = [];
   try {
+    for (const solver of plan.solvers) {
+      await solver.start?.();
+      started.push(solver);
+    }
     return await work();
   } finally {
-    await plan.solver.stop?.();
+    for (const solver of started) await solver.stop?.();
   }
 }
 
@@ -286,11 +341,14 @@ export async function executeIssue(plan: IssuePlan, client: AcmeClient, rt: Runt
   const configPath = renewalConfigPath(opts.out);
   const profile = result.order.profile ?? opts.profile;
   const config = renewalConfig(plan, key.keyType, profile, await contacts.get());
-  // key, chain and renewal config are all fully written before any of them is moved into place
-  const files = [{ path: opts.out, data: result.chainPem }, { path: configPath, data: await renderRenewalConfig(config) }];
-  if (plan.certKey.isNew) files.unshift({ path: plan.certKey.path, data: key.toPem() });
-  await writeFilesAtomic(files);
-  rt.log.info(`files written: ${files.map((f) => f.path).join(', ')}`);
+  // key, chain and renewal config commit as one set: a crash leaves the old set or (completed by
+  // the next run) the new one, never the new key with the old chain
+  await plan.set.commit({
+    chain: result.chainPem,
+    config: await renderRenewalConfig(config),
+    ...(plan.certKey.isNew ? { key: key.toPem() } : {}),
+  });
+  rt.log.info(`files written: ${[...(plan.certKey.isNew ? [plan.certKey.path] : []), opts.out, configPath].join(', ')}`);
 
   return {
     command: 'issue',
@@ -322,14 +380,19 @@ function renewalConfig(plan: IssuePlan, certKeyType: KeyType, profile: string | 
     eabKid: plan.eabKidForConfig,
     // a hook is kept only for the challenge types that call it
     dnsHook: !plan.challenge.startsWith('dns-') ? undefined : opts.dnsHook?.includes('/') ? resolve(opts.dnsHook) : opts.dnsHook,
+    onionKey: opts.onionKey !== undefined ? resolve(opts.onionKey) : undefined,
     profile,
-  }, { contacts });
+  }, { contacts, reuse_key: plan.certKey.pinned ? true : undefined });
 }
 
 export async function issue(opts: IssueOptions, rt: Runtime): Promise<IssueResult> {
   const { domain, ...rest } = opts;
   const plan = await planIssue({ ...rest, identifiers: identifiersFromFlags(domain) }, rt);
-  return withListeners(plan, async () => executeIssue(plan, await connect(opts, rt), rt));
+  try {
+    return await withListeners(plan, async () => executeIssue(plan, await connect(opts, rt), rt));
+  } finally {
+    await plan.set.close();
+  }
 }
 
 function warnUnknownProfile(client: AcmeClient, profile: string | undefined, rt: Runtime): void {

@@ -3,8 +3,9 @@
  * flags override single fields) or from flags alone. Before the renewal is due it prints when it
  * will be and exits 0 without ordering anything, so it is safe to run from cron every day.
  */
+import { resolve } from 'node:path';
 import {
-  UsageError, parseKeyType, certificateFacts, renewalDecision,
+  UsageError, parseKeyType, certificateFacts, renewalDecision, publicKeyMatches, splitPemCertificates,
   type AcmeClient, type CertificateFacts, type RenewalInfo,
 } from 'akamu-client';
 import { LETS_ENCRYPT_DIRECTORY } from '../defaults.js';
@@ -16,7 +17,9 @@ import { RENEWAL_FIELDS, readRenewalConfig, renewalConfigOptions } from '../file
 import { identifiersFromFlags } from '../identifiers.js';
 import { eabKeyGiven } from '../eab.js';
 import { CHAIN_FILE_LIMIT, InputFileError, describeFsError, readInputText } from '../files/read-input.js';
-import { planIssue, executeIssue, withListeners, type IssueSettings, type CertKeyRule } from './issue.js';
+import { loadKeyFile } from '../files/keys.js';
+import { openCertificateSet } from '../files/cert-set.js';
+import { planIssue, executeIssue, certificateSetPaths, withListeners, type IssuePlan, type IssueSettings, type CertKeyRule } from './issue.js';
 
 interface Merged {
   opts: IssueSettings;
@@ -24,6 +27,8 @@ interface Merged {
   contacts?: string[];
   certKeyRule: CertKeyRule;
   certForAri?: string;
+  /** `--cert` named it: it must exist (a renewal config's cert_path may not exist yet). */
+  certGiven: boolean;
   eabKidForConfig?: string;
 }
 
@@ -41,6 +46,7 @@ async function mergeWithConfig(opts: RenewOptions): Promise<Merged> {
       opts: { ...flags, server: opts.server ?? LETS_ENCRYPT_DIRECTORY, accountKey, out, identifiers },
       certKeyRule: { pinned: opts.certKey !== undefined, requested, fallbackType: RENEWAL_FIELDS.cert_key_type.default },
       certForAri: cert,
+      certGiven: cert !== undefined,
     };
   }
   const cfg = await readRenewalConfig(renewalConfig);
@@ -52,9 +58,10 @@ async function mergeWithConfig(opts: RenewOptions): Promise<Merged> {
   return {
     opts: merged,
     contacts: cfg.contacts,
-    // the stored key is reused unless a different type is asked for on the command line
-    certKeyRule: { pinned: opts.certKey !== undefined, requested, fallbackType: parseKeyType(cfg.cert_key_type) },
+    // a new key of the stored type (or the one asked for), unless the key is pinned
+    certKeyRule: { pinned: opts.certKey !== undefined || cfg.reuse_key === true, requested, fallbackType: parseKeyType(cfg.cert_key_type) },
     certForAri: cert ?? cfg.cert_path,
+    certGiven: cert !== undefined,
     eabKidForConfig: eabKid,
   };
 }
@@ -104,22 +111,57 @@ async function fetchRenewalInfo(client: AcmeClient, certText: string, rt: Runtim
   }
 }
 
+/**
+ * Does the certificate's key file hold the key of the chain's leaf? Only asked when the certificate
+ * checked is the chain this renewal writes (a mismatch means a damaged set: renew whatever ARI says).
+ */
+async function keyMatches(certPath: string, certText: string, plan: IssuePlan, rt: Runtime): Promise<boolean> {
+  if (resolve(certPath) !== resolve(plan.opts.out)) return true;
+  const keyPath = plan.certKey.path;
+  let why: string;
+  try {
+    const key = await loadKeyFile(keyPath, 'certificate key');
+    const leaf = splitPemCertificates(certText)[0];
+    if (key && leaf && (await publicKeyMatches(leaf, key))) return true;
+    why = key ? 'does not match the certificate' : 'is missing';
+  } catch (err) {
+    why = `cannot be used (${(err as Error).message})`;
+  }
+  rt.log.warn(`the certificate key ${keyPath} ${why} ${certPath}; renewing`);
+  return false;
+}
+
 export async function renew(opts: RenewOptions, rt: Runtime): Promise<RenewResult> {
-  const m = await mergeWithConfig(opts);
-  const plan = await planIssue(m.opts, rt, { contacts: m.contacts, certKeyRule: m.certKeyRule, eabKidForConfig: m.eabKidForConfig });
+  let m = await mergeWithConfig(opts);
+  // lock the certificate's files and repair an interrupted commit before anything is read from them
+  const set = await openCertificateSet(certificateSetPaths(m.opts), rt.log);
+  try {
+    if (set.recovered && opts.renewalConfig) m = await mergeWithConfig(opts);
+    const plan = await planIssue(m.opts, rt, { contacts: m.contacts, certKeyRule: m.certKeyRule, eabKidForConfig: m.eabKidForConfig, set });
+    return await renewPlanned(plan, m, opts.force, rt);
+  } finally {
+    await set.close();
+  }
+}
+
+async function renewPlanned(plan: IssuePlan, m: Merged, force: boolean | undefined, rt: Runtime): Promise<RenewResult> {
+  // the certificate is read before anything is sent, so a bad --cert fails without a request
   const certPath = m.certForAri;
-  const cert = certPath ? await readCertificate(certPath, opts.cert !== undefined, rt) : undefined;
+  const cert = certPath ? await readCertificate(certPath, m.certGiven, rt) : undefined;
   const client = await connect(m.opts, rt);
   let replaces: string | undefined;
   let checked: RenewResult['checked'];
   if (certPath && cert) {
     if (client.supportsAri && cert.facts.akiKeyId) replaces = await client.certId(cert.text);
-    const now = new Date();
-    const renewalInfo = opts.force ? undefined : await fetchRenewalInfo(client, cert.text, rt);
-    const decision = renewalDecision({ force: opts.force, now, notBefore: cert.facts.notBefore, notAfter: cert.facts.notAfter, ...(renewalInfo ? { renewalInfo } : {}) });
-    checked = { path: certPath, notAfter: cert.facts.notAfter, decision };
-    rt.emit({ type: 'renewal-decision', certificatePath: checked.path, notAfter: checked.notAfter, decision });
-    if (!decision.due) return { command: 'renew', checked };
+    // a key that does not match the chain (a damaged set) is renewed whatever the window says
+    if (force || (await keyMatches(certPath, cert.text, plan, rt))) {
+      const now = new Date();
+      const renewalInfo = force ? undefined : await fetchRenewalInfo(client, cert.text, rt);
+      const decision = renewalDecision({ force, now, notBefore: cert.facts.notBefore, notAfter: cert.facts.notAfter, ...(renewalInfo ? { renewalInfo } : {}) });
+      checked = { path: certPath, notAfter: cert.facts.notAfter, decision };
+      rt.emit({ type: 'renewal-decision', certificatePath: checked.path, notAfter: checked.notAfter, decision });
+      if (!decision.due) return { command: 'renew', checked };
+    }
   }
   return { command: 'renew', checked, issued: await withListeners(plan, () => executeIssue(plan, client, rt, { replaces })) };
 }

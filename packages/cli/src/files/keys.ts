@@ -15,7 +15,7 @@ export async function loadKeyFile(path: string, what: string): Promise<PrivateKe
     throw new KeyFormatError(`cannot read ${what} ${path}: ${describeFsError(e)}`);
   }
   try {
-    return PrivateKey.fromPem(pem);
+    return await PrivateKey.fromPemAsync(pem);
   } catch (err) {
     throw new KeyFormatError(`${what} ${path} is not a usable private key: ${(err as Error).message}`);
   }

@@ -8,7 +8,7 @@
 import { UsageError, type Identifier } from 'akamu-client';
 import { SMALL_FILE_LIMIT, describeFsError, readInputText } from './read-input.js';
 
-type FieldType = 'string' | 'port' | 'seconds' | 'strings' | 'identifiers';
+type FieldType = 'string' | 'port' | 'seconds' | 'boolean' | 'strings' | 'identifiers';
 
 interface FieldSpec {
   readonly type: FieldType;
@@ -29,6 +29,11 @@ export const RENEWAL_FIELDS = {
   cert_path: { type: 'string', required: true, option: 'out' },
   cert_key_path: { type: 'string', required: true, option: 'certKey' },
   cert_key_type: { type: 'string', default: 'ec:P-256', option: 'certKeyType' },
+  /**
+   * `true`: the certificate key was pinned (`--cert-key`) and renewals reuse it; absent: every
+   * renewal generates a new key. Written only when true (no option: `--cert-key` sets it).
+   */
+  reuse_key: { type: 'boolean' },
   challenge_type: { type: 'string', default: 'http-01', option: 'challenge' },
   http_port: { type: 'port', default: 80, option: 'httpPort' },
   tls_port: { type: 'port', default: 443, option: 'tlsPort' },
@@ -53,6 +58,7 @@ type Fields = typeof RENEWAL_FIELDS;
 export type RenewalField = keyof Fields;
 
 type ValueOf<T extends FieldType> = T extends 'port' | 'seconds' ? number
+  : T extends 'boolean' ? boolean
   : T extends 'strings' ? string[]
     : T extends 'identifiers' ? Identifier[]
       : string;
@@ -106,6 +112,9 @@ function readField(name: string, spec: FieldSpec, v: unknown, bad: (field: strin
   }
   if (v === undefined) return spec.required ? bad(name, 'is missing') : undefined;
   switch (spec.type) {
+    case 'boolean':
+      if (typeof v !== 'boolean') return bad(name, 'must be true or false');
+      return v;
     case 'strings':
       if (!Array.isArray(v) || v.some((c) => typeof c !== 'string')) return bad(name, 'must be a list of strings');
       return v;
@@ -164,12 +173,16 @@ export async function renderRenewalConfig(cfg: RenewalConfig): Promise<string> {
   return `# written by akamu-cli; renew with: akamu-cli renew --renewal-config <this file>\n${stringify(doc)}\n`;
 }
 
+/** Fields that record no option (their values are passed by field name). */
+export type RenewalExtras = { [K in Exclude<RenewalField, OptionField>]?: ValueOf<Fields[K]['type']> | undefined };
+
 /** A config from values under their option names; fields not given take the table's default. */
-export function renewalConfigFromOptions(values: RenewalOptionsInput, extra: { contacts?: string[] } = {}): RenewalConfig {
+export function renewalConfigFromOptions(values: RenewalOptionsInput, extra: RenewalExtras = {}): RenewalConfig {
   const given = values as Record<string, unknown>;
+  const others = extra as Record<string, unknown>;
   const cfg: Record<string, unknown> = {};
   for (const [name, spec] of entries()) {
-    const value = spec.option !== undefined ? given[spec.option] : name === 'contacts' ? extra.contacts : undefined;
+    const value = spec.option !== undefined ? given[spec.option] : others[name];
     const v = value ?? spec.default;
     if (v === undefined && spec.required) throw new Error(`renewal config: no value for required field '${name}'`);
     if (v !== undefined) cfg[name] = Array.isArray(v) ? [...v] : v;

@@ -2,11 +2,11 @@
  * ACME Renewal Information (RFC 9773): the server's suggested renewal window for a certificate.
  * The renewal decision built on it lives in `renewal.ts`.
  */
-import { AkamuError, TransportError } from '../errors.js';
+import { AkamuError } from '../errors.js';
 import { parseRetryAfter } from '../transport/retryAfter.js';
 import { headerValue, type HttpResponse } from '../transport/types.js';
-import { problemError } from './errors.js';
-import { isObject, problemInBody } from './parse.js';
+import { getError } from './errors.js';
+import { isObject } from './parse.js';
 import type { Directory } from './types.js';
 
 export interface RenewalInfo {
@@ -47,11 +47,7 @@ export function parseRenewalInfo(certId: string, body: unknown, retryAfterMs?: n
 export async function fetchRenewalInfo(get: (url: string) => Promise<HttpResponse>, directory: Directory, certId: string): Promise<RenewalInfo> {
   const url = renewalInfoUrl(directory, certId);
   const res = await get(url);
-  if (res.status !== 200) {
-    const problem = problemInBody(res.body);
-    if (problem) throw problemError(problem, res.status, parseRetryAfter(headerValue(res, 'retry-after')));
-    throw new TransportError(`GET ${url}: HTTP ${res.status}`, url, { status: res.status });
-  }
+  if (res.status !== 200) throw getError(url, res);
   let body: unknown;
   try {
     body = res.body.length ? JSON.parse(res.body.toString('utf8')) : null;

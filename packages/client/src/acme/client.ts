@@ -1,6 +1,9 @@
 /**
  * AcmeClient: the RFC 8555 resources (directory, accounts, orders, authorizations, challenges,
  * finalize, certificate, revocation, key change, ARI) on top of the wire layer and the poller.
+ * A client may be bound to a deadline and an abort signal (`deadline`, `signal`, `bounded()`):
+ * every request, retry and wait of it then ends by the deadline. Each POST that changes something
+ * names how its outcome is recovered when the answer is lost (recover.ts).
  */
 import { AkamuError, PollTimeoutError, TransportError } from '../errors.js';
 import type { Identifier } from '../identifiers.js';
@@ -14,15 +17,24 @@ import type { Transport } from '../transport/types.js';
 import { checkPemChain } from '../x509/chain.js';
 import { ariCertId } from '../x509/facts.js';
 import { fetchRenewalInfo, type RenewalInfo } from './ari.js';
-import { AuthorizationFailedError, authorizationName, orderInvalidError } from './errors.js';
+import { narrowBound, type Bound } from './bound.js';
+import { AuthorizationFailedError, authorizationName, getError, orderInvalidError } from './errors.js';
 import { parseAccount, parseAuthorization, parseChallenge, parseDirectory, parseOrder } from './parse.js';
 import { defaultSleep, poll, wholeSeconds, type Clock, type Sleep } from './poll.js';
+import {
+  recoverAccount, recoverAccountUpdate, recoverChallenge, recoverDeactivation, recoverFinalize, recoverKeyChange, recoverOrder,
+  recoverRevocation, type Reader,
+} from './recover.js';
 import type { AccountObject, Authorization, Challenge, Directory, Order, OrderStatus } from './types.js';
 import { AcmeWire, type AcmeResponse, type Signer } from './wire.js';
 
 /** Pause after a finalize answered `processing` (issuance by a local CA takes a few ms). */
 const FINALIZE_FIRST_WAIT_MS = 20;
 const DEFAULT_FINALIZE_WAIT_MS = 120_000;
+/** Tries of the directory GET when its answer is not JSON (a cut or garbled answer). */
+const DIRECTORY_TRIES = 3;
+/** Tries of the certificate download when the chain fails its checks (a cut answer). */
+const DOWNLOAD_TRIES = 2;
 
 export interface NewAccountOptions {
   contact?: string[];
@@ -34,13 +46,22 @@ export interface NewAccountOptions {
 export interface AcmeClientOptions {
   transport: Transport;
   log?: Logger;
-  /** Attempts of one signed request when the server answers badNonce; default 5. */
+  /** Attempts of one signed request when the server answers badNonce; default 25 (the deadline also ends them). */
   maxNonceAttempts?: number;
+  /**
+   * Epoch milliseconds (by `now`) by which every request, retry and wait of this client ends; past
+   * it a request fails with PollTimeoutError. Default: none (the transport's timeouts only).
+   */
+  deadline?: number;
+  /** Aborts every request and wait of this client (AkamuError, code 'aborted'). */
+  signal?: AbortSignal;
   /** Injected for tests; default setTimeout. */
   sleep?: Sleep;
   /** Injected for tests; default Date.now. */
   now?: Clock;
 }
+
+type Account = { key: PrivateKey; kid: string; jwk: Jwk };
 
 /** An ACME client bound to one directory and (after newAccount() or login()) one account. */
 export class AcmeClient {
@@ -50,33 +71,63 @@ export class AcmeClient {
   private readonly log: Logger;
   private readonly sleep: Sleep;
   private readonly now: Clock;
-  private account?: { key: PrivateKey; kid: string; jwk: Jwk };
+  private readonly bound: Bound;
+  /** Shared with every bounded() view of this client. */
+  private readonly state: { account?: Account };
+  private readonly opts: AcmeClientOptions;
 
-  private constructor(directoryUrl: string, directory: Directory, wire: AcmeWire, opts: AcmeClientOptions) {
+  private constructor(directoryUrl: string, directory: Directory, wire: AcmeWire, opts: AcmeClientOptions, bound: Bound, state: { account?: Account }) {
     this.directoryUrl = directoryUrl;
     this.directory = directory;
     this.wire = wire;
     this.log = childLogger(opts.log, 'akamu_client');
     this.sleep = opts.sleep ?? defaultSleep;
     this.now = opts.now ?? Date.now;
+    this.bound = bound;
+    this.state = state;
+    this.opts = opts;
   }
 
   /** Reads the directory and checks that it is one. */
   static async connect(directoryUrl: string, opts: AcmeClientOptions): Promise<AcmeClient> {
     const log = childLogger(opts.log, 'akamu_client');
-    const wire = new AcmeWire({ transport: opts.transport, log, sleep: opts.sleep ?? defaultSleep, maxNonceAttempts: opts.maxNonceAttempts });
-    const res = await wire.get(directoryUrl);
-    if (res.status !== 200) throw new TransportError(`GET ${directoryUrl}: HTTP ${res.status}`, directoryUrl, { status: res.status });
+    const now = opts.now ?? Date.now;
+    const bound: Bound = { startedAt: now(), ...(opts.deadline !== undefined ? { deadline: opts.deadline } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
+    const wire = new AcmeWire({ transport: opts.transport, log, sleep: opts.sleep ?? defaultSleep, now, maxNonceAttempts: opts.maxNonceAttempts });
     let body: unknown;
-    try {
-      body = JSON.parse(res.body.toString('utf8'));
-    } catch (err) {
-      throw new TransportError(`${directoryUrl} is not an ACME directory (response is not JSON)`, directoryUrl, { cause: err });
+    for (let n = 1; ; n++) {
+      const res = await wire.get(directoryUrl, bound);
+      if (res.status !== 200) throw getError(directoryUrl, res);
+      try {
+        body = JSON.parse(res.body.toString('utf8'));
+        break;
+      } catch (err) {
+        if (n >= DIRECTORY_TRIES) throw new TransportError(`${directoryUrl} is not an ACME directory (response is not JSON)`, directoryUrl, { cause: err });
+        log.debug(`GET ${directoryUrl}: the answer is not JSON; reading it again`);
+      }
     }
     const directory = parseDirectory(directoryUrl, body);
     wire.newNonceUrl = directory.newNonce;
     log.debug(`directory ${directoryUrl}`, { directory });
-    return new AcmeClient(directoryUrl, directory, wire, opts);
+    return new AcmeClient(directoryUrl, directory, wire, opts, bound, {});
+  }
+
+  /**
+   * A view of this client whose requests, retries and waits all end by `deadline` (or this
+   * client's own, if earlier) and stop when `signal` aborts. It shares the connection, the nonces
+   * and the account with this client.
+   */
+  bounded(more: { deadline?: number; signal?: AbortSignal }): AcmeClient {
+    return new AcmeClient(this.directoryUrl, this.directory, this.wire, this.opts, narrowBound(this.bound, more, this.now), this.state);
+  }
+
+  /** The epoch milliseconds by which this client's work ends (undefined: no deadline). */
+  get deadline(): number | undefined {
+    return this.bound.deadline;
+  }
+
+  private get reader(): Reader {
+    return { wire: this.wire, bound: this.bound };
   }
 
   /** HTTP requests sent so far (directory, HEAD newNonce, POSTs, transport retries). */
@@ -86,11 +137,11 @@ export class AcmeClient {
 
   /** The account URL (`kid`) after newAccount() or login(). */
   get accountUrl(): string | undefined {
-    return this.account?.kid;
+    return this.state.account?.kid;
   }
 
   get accountKey(): PrivateKey | undefined {
-    return this.account?.key;
+    return this.state.account?.key;
   }
 
   /** The account's public JWK. */
@@ -113,12 +164,12 @@ export class AcmeClient {
     return typeof this.directory.renewalInfo === 'string' && this.directory.renewalInfo !== '';
   }
 
-  private requireAccount(): { key: PrivateKey; kid: string; jwk: Jwk } {
-    if (!this.account) throw new AkamuError('no account: call newAccount() or login() first', 'no-account');
-    return this.account;
+  private requireAccount(): Account {
+    if (!this.state.account) throw new AkamuError('no account: call newAccount() or login() first', 'no-account');
+    return this.state.account;
   }
 
-  private asAccount(): Signer {
+  private asAccount(): Signer & { kid: string } {
     const { key, kid } = this.requireAccount();
     return { key, kid };
   }
@@ -137,7 +188,8 @@ export class AcmeClient {
     if (opts.termsOfServiceAgreed !== undefined) payload.termsOfServiceAgreed = opts.termsOfServiceAgreed;
     if (opts.onlyReturnExisting) payload.onlyReturnExisting = true;
     if (opts.eab) payload.externalAccountBinding = eabJws({ ...opts.eab, url, jwk });
-    const res = await this.wire.post(url, payload, { key, jwk });
+    const signer: Signer = { key, jwk };
+    const res = await this.wire.post(url, payload, signer, { bound: this.bound, recover: recoverAccount(this.reader, url, key, signer) });
     if (!res.location) throw new TransportError(`POST ${url}: the server sent no Location header for the account`, url);
     const account = parseAccount(url, res.json);
     this.login(key, res.location);
@@ -148,25 +200,27 @@ export class AcmeClient {
 
   /** Use an existing account: later requests are signed with `kid` = accountUrl. */
   login(key: PrivateKey, accountUrl: string): void {
-    this.account = { key, kid: accountUrl, jwk: key.publicJwk() };
+    this.state.account = { key, kid: accountUrl, jwk: key.publicJwk() };
   }
 
   /** POST-as-GET the account URL. */
   async getAccount(): Promise<AccountObject> {
     const { kid } = this.requireAccount();
-    return parseAccount(kid, (await this.wire.postAsGet(kid, this.asAccount())).json);
+    return parseAccount(kid, (await this.wire.postAsGet(kid, this.asAccount(), { bound: this.bound })).json);
   }
 
   /** Replace the account's contacts (an empty list clears them). */
   async updateAccount(contact: string[]): Promise<AccountObject> {
     const { kid } = this.requireAccount();
-    return parseAccount(kid, (await this.wire.post(kid, { contact }, this.asAccount())).json);
+    const signer = this.asAccount();
+    return parseAccount(kid, (await this.wire.post(kid, { contact }, signer, { bound: this.bound, recover: recoverAccountUpdate(this.reader, signer, contact) })).json);
   }
 
   /** Deactivate the account (irreversible). */
   async deactivateAccount(): Promise<AccountObject> {
     const { kid } = this.requireAccount();
-    const res = await this.wire.post(kid, { status: 'deactivated' }, this.asAccount());
+    const signer = this.asAccount();
+    const res = await this.wire.post(kid, { status: 'deactivated' }, signer, { bound: this.bound, recover: recoverDeactivation(this.reader, signer) });
     this.log.debug(`deactivated account ${kid}`);
     return parseAccount(kid, res.json);
   }
@@ -179,7 +233,7 @@ export class AcmeClient {
     const { key: oldKey, kid, jwk } = this.requireAccount();
     const url = this.directory.keyChange;
     const inner = signJws(newKey, { jwk: newKey.publicJwk(), url }, { account: kid, oldKey: jwk });
-    await this.wire.post(url, inner, this.asAccount());
+    await this.wire.post(url, inner, this.asAccount(), { bound: this.bound, recover: recoverKeyChange(this.reader, kid, newKey) });
     this.log.debug(`account key of ${kid} changed (${oldKey.keyType} → ${newKey.keyType})`);
     this.login(newKey, kid);
   }
@@ -192,7 +246,9 @@ export class AcmeClient {
     const payload: Record<string, unknown> = { identifiers: opts.identifiers.map((i) => ({ type: i.type, value: i.value })) };
     if (opts.profile !== undefined) payload.profile = opts.profile;
     if (opts.replaces !== undefined) payload.replaces = opts.replaces;
-    const res = await this.wire.post(url, payload, this.asAccount());
+    const signer = this.asAccount();
+    const want = { identifiers: opts.identifiers, ...(opts.profile !== undefined ? { profile: opts.profile } : {}) };
+    const res = await this.wire.post(url, payload, signer, { bound: this.bound, recover: recoverOrder(this.reader, signer, want) });
     if (!res.location) throw new TransportError(`POST ${url}: the server sent no Location header for the order`, url);
     const order = parseOrder(res.location, res.json);
     this.log.debug(`order ${order.url}: ${order.status}, ${order.authorizations.length} authorization(s)`, {
@@ -209,18 +265,19 @@ export class AcmeClient {
 
   /** The order and the response's Retry-After, for the poller. */
   async fetchOrder(url: string): Promise<{ value: Order; retryAfterMs?: number }> {
-    const res = await this.wire.postAsGet(url, this.asAccount());
+    const res = await this.wire.postAsGet(url, this.asAccount(), { bound: this.bound });
     return withRetryAfter(parseOrder(url, res.json), res);
   }
 
   /** POST-as-GET an authorization. */
   async getAuthorization(url: string): Promise<Authorization> {
-    return parseAuthorization(url, (await this.wire.postAsGet(url, this.asAccount())).json);
+    return parseAuthorization(url, (await this.wire.postAsGet(url, this.asAccount(), { bound: this.bound })).json);
   }
 
   /** Tell the server to validate a challenge (POST `{}` or the solver's payload). */
   async respondChallenge(url: string, payload: object = {}): Promise<Challenge> {
-    return parseChallenge(url, (await this.wire.post(url, payload, this.asAccount())).json);
+    const signer = this.asAccount();
+    return parseChallenge(url, (await this.wire.post(url, payload, signer, { bound: this.bound, recover: recoverChallenge(this.reader, signer, url) })).json);
   }
 
   /** Polls an authorization until `valid`; a final failure → AuthorizationFailedError. */
@@ -228,7 +285,7 @@ export class AcmeClient {
     const started = this.now();
     return poll<Authorization>({
       fetch: async () => {
-        const res = await this.wire.postAsGet(url, this.asAccount());
+        const res = await this.wire.postAsGet(url, this.asAccount(), { bound: this.bound });
         return withRetryAfter(parseAuthorization(url, res.json), res);
       },
       settle: (a) => {
@@ -241,6 +298,7 @@ export class AcmeClient {
         `timed out after ${wholeSeconds(deadline - started)} s waiting for authorization ${authorizationName(a)} (status ${a.status})`, url),
       sleep: this.sleep,
       now: this.now,
+      ...(this.bound.signal ? { signal: this.bound.signal } : {}),
     });
   }
 
@@ -259,6 +317,7 @@ export class AcmeClient {
       firstDelayMs,
       sleep: this.sleep,
       now: this.now,
+      ...(this.bound.signal ? { signal: this.bound.signal } : {}),
     });
   }
 
@@ -267,7 +326,8 @@ export class AcmeClient {
    * the order until `valid` (by `deadline`, default 120 s from now).
    */
   async finalize(order: Order, csrDer: Buffer, deadline = this.now() + DEFAULT_FINALIZE_WAIT_MS): Promise<Order> {
-    const res = await this.wire.post(order.finalize, { csr: b64u(csrDer) }, this.asAccount());
+    const signer = this.asAccount();
+    const res = await this.wire.post(order.finalize, { csr: b64u(csrDer) }, signer, { bound: this.bound, recover: recoverFinalize(this.reader, signer, order.url) });
     let result = parseOrder(order.url, res.json);
     this.log.debug(`finalized order ${order.url}: ${result.status}`);
     if (result.status === 'invalid') throw orderInvalidError(result);
@@ -282,12 +342,22 @@ export class AcmeClient {
     return result;
   }
 
-  /** POST-as-GET the certificate chain (PEM); anything but CERTIFICATE blocks is refused. */
+  /**
+   * POST-as-GET the certificate chain (PEM); anything but CERTIFICATE blocks is refused. A chain
+   * that fails the checks is downloaded once more first (an answer cut short looks the same).
+   */
   async downloadCertificate(url: string): Promise<string> {
-    const res = await this.wire.postAsGet(url, this.asAccount(), { accept: 'application/pem-certificate-chain', json: false });
-    const text = res.body.toString('utf8');
-    checkPemChain(text);
-    return text;
+    for (let n = 1; ; n++) {
+      const res = await this.wire.postAsGet(url, this.asAccount(), { accept: 'application/pem-certificate-chain', json: false, bound: this.bound });
+      const text = res.body.toString('utf8');
+      try {
+        checkPemChain(text);
+        return text;
+      } catch (err) {
+        if (n >= DOWNLOAD_TRIES) throw err;
+        this.log.debug(`certificate ${url}: ${(err as Error).message}; downloading it again`);
+      }
+    }
   }
 
   /**
@@ -299,7 +369,7 @@ export class AcmeClient {
     const payload: Record<string, unknown> = { certificate: b64u(certDer) };
     if (opts.reason !== undefined) payload.reason = opts.reason;
     const signer: Signer = opts.certKey ? { key: opts.certKey, jwk: opts.certKey.publicJwk() } : this.asAccount();
-    await this.wire.post(url, payload, signer, { json: false });
+    await this.wire.post(url, payload, signer, { json: false, bound: this.bound, recover: recoverRevocation(this.reader, url, payload, signer) });
     this.log.debug(`revoked certificate (${opts.certKey ? 'certificate key' : 'account key'})`);
   }
 
@@ -313,7 +383,7 @@ export class AcmeClient {
   /** Unauthenticated GET of the suggested renewal window for a certificate (RFC 9773 §4.1). */
   async getRenewalInfo(cert: string | Buffer): Promise<RenewalInfo> {
     const id = await ariCertId(cert);
-    const info = await fetchRenewalInfo((url) => this.wire.get(url), this.directory, id);
+    const info = await fetchRenewalInfo((url) => this.wire.get(url, this.bound), this.directory, id);
     this.log.debug(`renewalInfo ${id}: ${info.window.start.toISOString()} – ${info.window.end.toISOString()}`);
     return info;
   }

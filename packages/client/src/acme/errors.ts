@@ -1,5 +1,8 @@
 /** Errors of the ACME layer: failed authorizations, invalid orders, problem responses. */
-import { AcmeProblemError, AkamuError, problemMessage, type Problem } from '../errors.js';
+import { AcmeProblemError, AkamuError, problemMessage, TransportError, type Problem } from '../errors.js';
+import { parseRetryAfter } from '../transport/retryAfter.js';
+import { headerValue, type HttpResponse } from '../transport/types.js';
+import { problemInBody } from './parse.js';
 import type { Authorization, Challenge, Order } from './types.js';
 
 /** `*.example.com` for a wildcard authorization, else the identifier value. */
@@ -48,6 +51,13 @@ export class AuthorizationFailedError extends AcmeProblemError {
 /** Builds the AcmeProblemError for a problem response; a rate limit records when it lifts. */
 export function problemError(problem: Problem, status: number, retryAfterMs?: number, now = Date.now()): AcmeProblemError {
   return new AcmeProblemError(problem, status, retryAfterMs !== undefined ? { retryAfter: new Date(now + retryAfterMs) } : {});
+}
+
+/** The error for an unauthenticated GET not answered 200: its problem document (with when a rate limit lifts), or the status. */
+export function getError(url: string, res: HttpResponse): AkamuError {
+  const problem = problemInBody(res.body);
+  if (problem) return problemError(problem, res.status, parseRetryAfter(headerValue(res, 'retry-after')));
+  return new TransportError(`GET ${url}: HTTP ${res.status}`, url, { status: res.status });
 }
 
 /** The error for an order that turned invalid. */

@@ -12,8 +12,11 @@
  *   fetched, to say which identifier failed and why;
  * - once `ready`: csr() → finalize → (poll while processing) → download.
  * Requests for N names on a fresh account ≈ 2N + 7 (the nonce pool chains concurrent requests).
- * One deadline (`pollTimeoutMs` from the start) bounds all waiting. Cleanup of every prepared
- * challenge and every started solver's stop() always run; their errors are logged, never thrown.
+ * One deadline (`pollTimeoutMs` from the start, or the earlier `deadline` / the client's own)
+ * bounds every request, retry and wait of the run. Waiting for validation stops a moment before it
+ * (a tenth of the span, at most 1 s), so the last look at the authorizations, which names the ones
+ * still pending, fits in. Cleanup of every prepared challenge and every started solver's stop()
+ * always run; their errors are logged, never thrown.
  * An aborted `signal` stops the flow between steps and in every wait (a request in flight ends
  * first); it cleans up as on failure and rejects with the signal's reason. Once finalize has been
  * sent the certificate exists, so the flow then completes (download) rather than discard it.
@@ -54,8 +57,10 @@ export interface IssueOptions {
   solvers: readonly Solver[];
   /** Called after all authorizations are valid; returns the DER CSR. */
   csr: () => Promise<Buffer>;
-  /** Bounds all waiting (validation, issuance). */
+  /** Bounds the whole run: every request, retry and wait (validation, issuance). */
   pollTimeoutMs: number;
+  /** An earlier end for the run (epoch milliseconds by `now`), e.g. the caller's own deadline. */
+  deadline?: number;
   log?: Logger;
   events?: IssueEvents;
   /** Pause between triggering the challenges and the first order poll; default 20 ms. */
@@ -72,6 +77,16 @@ export interface IssueResult {
 }
 
 const FIRST_POLL_DELAY_MS = 20;
+/** Longest time kept back from the waiting for the report at the deadline. */
+const REPORT_RESERVE_MS = 1_000;
+/**
+ * Problems that say the `replaces` certificate was not accepted: RFC 9773's alreadyReplaced, and
+ * what servers answer for a predecessor they cannot find or will not link (Pebble, right after an
+ * issuance: serverInternal "could not find an order for the given certificate"; Boulder:
+ * malformed "parsing ARI CertID failed", unauthorized "requester account did not request the
+ * certificate being replaced"). A plain order still renews.
+ */
+const REPLACES_REFUSED = ['alreadyReplaced', 'serverInternal', 'malformed', 'unauthorized'];
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -111,10 +126,15 @@ export async function issueCertificate(client: AcmeClient, opts: IssueOptions): 
   }
 }
 
-async function issue(client: AcmeClient, opts: IssueOptions, accountUrl: string): Promise<IssueResult> {
+async function issue(outer: AcmeClient, opts: IssueOptions, accountUrl: string): Promise<IssueResult> {
   const now = opts.now ?? Date.now;
+  const start = now();
+  // a view of the client whose every request, retry and wait ends by the run's deadline
+  const client = outer.bounded({ deadline: Math.min(start + opts.pollTimeoutMs, opts.deadline ?? Infinity) });
+  const hard = client.deadline ?? start + opts.pollTimeoutMs;
+  const deadline = hard - Math.min(REPORT_RESERVE_MS, Math.max(0, hard - start) / 10);
   const sleep = abortableSleep(opts.sleep ?? defaultSleep, opts.signal);
-  const run: Run = { ...opts, sleep, now, deadline: now() + opts.pollTimeoutMs, log: childLogger(opts.log, 'akamu_client') };
+  const run: Run = { ...opts, sleep, now, deadline, log: childLogger(opts.log, 'akamu_client') };
   const step = (): void => opts.signal?.throwIfAborted();
 
   let order = await placeOrder(client, run);
@@ -156,17 +176,21 @@ async function issue(client: AcmeClient, opts: IssueOptions, accountUrl: string)
   return { order, chainPem };
 }
 
-/** newOrder; with `replaces` when the server has ARI, once more without it on `alreadyReplaced`. */
+/**
+ * newOrder; with `replaces` when the server has ARI, once more without it when the server does not
+ * accept the `replaces` (REPLACES_REFUSED).
+ */
 async function placeOrder(client: AcmeClient, run: Run): Promise<Order> {
   const request = { identifiers: run.identifiers, ...(run.profile !== undefined ? { profile: run.profile } : {}) };
   if (run.replaces === undefined || !client.supportsAri) return client.newOrder(request);
   try {
     return await client.newOrder({ ...request, replaces: run.replaces });
   } catch (err) {
+    if (!(err instanceof AcmeProblemError && REPLACES_REFUSED.some((t) => err.is(t)))) throw err;
     // RFC 9773 §5: the predecessor was already replaced (e.g. by an earlier, failed attempt's
-    // order); a plain order still renews it.
-    if (!(err instanceof AcmeProblemError && err.is('alreadyReplaced'))) throw err;
-    run.log.warn(`the server says ${run.replaces} was already replaced; ordering without 'replaces'`);
+    // order), or the server cannot link it; a plain order still renews it.
+    if (err.is('alreadyReplaced')) run.log.warn(`the server says ${run.replaces} was already replaced; ordering without 'replaces'`);
+    else run.log.warn(`the server did not accept 'replaces' ${run.replaces} (${err.detail || err.type}); ordering without it`);
     return client.newOrder(request);
   }
 }

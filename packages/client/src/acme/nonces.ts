@@ -9,6 +9,7 @@
  * not ~3N + 6, and each request on a warm connection is only one round trip anyway.
  */
 import { TransportError } from '../errors.js';
+import type { Bound } from './bound.js';
 
 const NONCE_RE = /^[A-Za-z0-9_-]+$/;
 const MAX_POOL = 32;
@@ -20,6 +21,8 @@ export function isValidNonce(value: string | undefined): value is string {
 interface Waiter {
   resolve(nonce: string): void;
   reject(err: unknown): void;
+  /** Bounds the HEAD fetched for this waiter. */
+  bound?: Bound;
 }
 
 export class NoncePool {
@@ -28,7 +31,7 @@ export class NoncePool {
   /** Requests out on the wire that will (normally) hand a nonce back. */
   private inflight = 0;
 
-  constructor(private readonly fetchNonce: () => Promise<string>) {}
+  constructor(private readonly fetchNonce: (bound?: Bound) => Promise<string>) {}
 
   get size(): number {
     return this.pool.length;
@@ -38,20 +41,20 @@ export class NoncePool {
    * A nonce for a signed request. The caller becomes "in flight" and MUST call release() once its
    * response (or failure) is in.
    */
-  acquire(): Promise<string> {
+  acquire(bound?: Bound): Promise<string> {
     const n = this.pool.pop();
     if (n !== undefined) {
       this.inflight++;
       return Promise.resolve(n);
     }
-    const p = new Promise<string>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    const p = new Promise<string>((resolve, reject) => this.waiters.push({ resolve, reject, ...(bound ? { bound } : {}) }));
     this.ensureSupply();
     return p;
   }
 
   /** A nonce for a retry by a request that is already in flight (never waits for itself). */
-  async takeForRetry(): Promise<string> {
-    return this.pool.pop() ?? this.fetchNonce();
+  async takeForRetry(bound?: Bound): Promise<string> {
+    return this.pool.pop() ?? this.fetchNonce(bound);
   }
 
   /** Ends an acquire(); `nonce` is the response's Replay-Nonce, if any. */
@@ -77,7 +80,7 @@ export class NoncePool {
   private ensureSupply(): void {
     if (this.waiters.length === 0 || this.inflight > 0) return;
     this.inflight++;
-    this.fetchNonce().then(
+    this.fetchNonce(this.waiters[0]?.bound).then(
       (nonce) => {
         this.inflight--;
         if (isValidNonce(nonce)) this.offer(nonce);

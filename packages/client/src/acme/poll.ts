@@ -3,7 +3,10 @@
  * round fetches the resource; between rounds it waits for the server's Retry-After when given
  * (a `0` does not make it spin), else a backoff from 50 ms doubling to 1 s, never past the
  * deadline. Failure states are thrown by `settle`; at the deadline `onTimeout` builds the error.
+ * An abort `signal` ends a wait at once.
  */
+import { abortedError } from '../transport/errors.js';
+import { sleepUnlessAborted } from '../transport/retry.js';
 
 export type Sleep = (ms: number) => Promise<void>;
 export type Clock = () => number;
@@ -23,14 +26,16 @@ export interface PollOptions<T> {
   firstDelayMs?: number;
   sleep?: Sleep;
   now?: Clock;
+  signal?: AbortSignal;
 }
 
 const FIRST_STEP_MS = 50;
 const MAX_STEP_MS = 1_000;
 
 export async function poll<T>(opts: PollOptions<T>): Promise<T> {
-  const sleep = opts.sleep ?? defaultSleep;
   const now = opts.now ?? Date.now;
+  const sleep = (ms: number): Promise<void> =>
+    sleepUnlessAborted(opts.sleep ?? defaultSleep, ms, opts.signal, () => abortedError('waiting for the server', opts.signal));
   if (opts.firstDelayMs) await sleep(Math.min(opts.firstDelayMs, Math.max(0, opts.deadline - now())));
   for (let step = FIRST_STEP_MS; ; step = Math.min(step * 2, MAX_STEP_MS)) {
     const { value, retryAfterMs } = await opts.fetch();

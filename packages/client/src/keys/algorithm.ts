@@ -48,9 +48,16 @@ export interface KeyAlgorithm {
   generate(): Promise<KeyImpl>;
   /** Claims a node:crypto private key of this type (classical keys read by Node). */
   fromKeyObject?(key: KeyObject): KeyImpl | undefined;
+  /** Claims a key file of a format of its own, not PEM (Tor's `hs_ed25519_secret_key`); KeyFormatError when malformed. */
+  fromFileContent?(data: Buffer): Promise<KeyImpl | undefined>;
   /**
    * Claims PKCS#8 DER that Node cannot import (tried before Node, by algorithm OID); throws
    * KeyFormatError for a key of this type that is malformed.
    */
   fromPkcs8?(der: Buffer): KeyImpl | undefined;
+  /**
+   * Loads, ahead of `fromPkcs8`, an implementation this entry imports lazily (pure-TypeScript
+   * ML-DSA where Node has none); resolves at once when `der` is not this entry's or nothing is needed.
+   */
+  preparePkcs8?(der: Buffer): Promise<void>;
 }

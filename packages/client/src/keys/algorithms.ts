@@ -5,24 +5,17 @@
 import { UnsupportedError, UsageError } from '../errors.js';
 import type { KeyAlgorithm } from './algorithm.js';
 import { CLASSICAL_ALGORITHMS } from './classical.js';
+import { TOR_ED25519 } from './torEd25519.js';
 import { KEY_TYPES, isKeyType, type KeyType } from './keyType.js';
+import { ML_DSA_ALGORITHMS } from './mlDsa.js';
 
-const ALGORITHMS: ReadonlyMap<KeyType, KeyAlgorithm> = new Map(CLASSICAL_ALGORITHMS.map((a) => [a.keyType, a]));
+const ALGORITHMS: ReadonlyMap<KeyType, KeyAlgorithm> = new Map(
+  [...CLASSICAL_ALGORITHMS, ...ML_DSA_ALGORITHMS].map((a) => [a.keyType, a]),
+);
 
-/**
- * Key types that are named (and parsed) but have no implementation in this version, with the
- * aliases they accept and the reason given when one is used.
- */
-const NOT_YET: ReadonlyMap<KeyType, { aliases: readonly string[]; reason: string }> = new Map([
-  ['ml-dsa-44', { aliases: ['ML-DSA-44'], reason: 'ML-DSA keys are not supported yet' }],
-  ['ml-dsa-65', { aliases: ['ML-DSA-65'], reason: 'ML-DSA keys are not supported yet' }],
-  ['ml-dsa-87', { aliases: ['ML-DSA-87'], reason: 'ML-DSA keys are not supported yet' }],
-] as const);
-
-const ALIASES: ReadonlyMap<string, KeyType> = new Map([
-  ...[...ALGORITHMS.values()].flatMap((a) => a.aliases.map((s) => [s, a.keyType] as const)),
-  ...[...NOT_YET].flatMap(([t, n]) => n.aliases.map((s) => [s, t] as const)),
-]);
+const ALIASES: ReadonlyMap<string, KeyType> = new Map(
+  [...ALGORITHMS.values()].flatMap((a) => a.aliases.map((s) => [s, a.keyType] as const)),
+);
 
 /** Parses a key type name or one of its aliases; UsageError listing the valid names otherwise. */
 export function parseKeyType(s: string): KeyType {
@@ -36,10 +29,13 @@ export function parseKeyType(s: string): KeyType {
 export function keyAlgorithm(t: KeyType): KeyAlgorithm {
   const a = ALGORITHMS.get(t);
   if (a) return a;
-  throw new UnsupportedError(NOT_YET.get(t)?.reason ?? `key type '${String(t)}' is not supported`);
+  throw new UnsupportedError(`key type '${String(t)}' is not supported`);
 }
 
 /** Every implemented descriptor, in KEY_TYPES order. */
 export function keyAlgorithms(): readonly KeyAlgorithm[] {
   return [...ALGORITHMS.values()];
 }
+
+/** Readers of a key type the table has, in a form of their own: Tor's expanded Ed25519 key file. */
+export const KEY_FILE_READERS: readonly KeyAlgorithm[] = [TOR_ED25519];

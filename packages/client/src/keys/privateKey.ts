@@ -1,16 +1,14 @@
 /** PrivateKey: one wrapper for every key type; the work is done by the type's table entry. */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { KeyFormatError, UnsupportedError } from '../errors.js';
+import { KeyFormatError } from '../errors.js';
 import { parsePemBlocks, toPem, type PemBlock } from '../x509/pem.js';
 import type { Jwk, JwsAlgorithm, KeyAlgorithm, KeyImpl, SignatureAlgorithmId } from './algorithm.js';
-import { keyAlgorithm, keyAlgorithms } from './algorithms.js';
+import { KEY_FILE_READERS, keyAlgorithm, keyAlgorithms } from './algorithms.js';
 import type { KeyType } from './keyType.js';
 
 const PRIVATE_LABELS = new Set(['PRIVATE KEY', 'EC PRIVATE KEY', 'RSA PRIVATE KEY']);
 const PUBLIC_LABELS = new Set(['PUBLIC KEY', 'RSA PUBLIC KEY', 'CERTIFICATE', 'CERTIFICATE REQUEST']);
 const ENCRYPTED = 'encrypted private keys are not supported; decrypt it first (openssl pkey -in KEY -out PLAIN)';
-/** DER of the ML-DSA OID prefix 2.16.840.1.101.3.4.3.{17,18,19} (RFC 9881), without the last arc. */
-const ML_DSA_OID_PREFIX = Buffer.from('06096086480165030403', 'hex');
 
 /** A private key of any supported type. Key material never shows in inspection or JSON. */
 export class PrivateKey {
@@ -25,10 +23,22 @@ export class PrivateKey {
     this.#impl = impl;
   }
 
-  /** Generates a fresh key (RSA with e = 65537); UnsupportedError for types without an implementation. */
+  /** Generates a fresh key (RSA with e = 65537; ML-DSA from a fresh 32-byte seed). */
   static async generate(t: KeyType): Promise<PrivateKey> {
     const algorithm = keyAlgorithm(t);
     return new PrivateKey(algorithm, await algorithm.generate());
+  }
+
+  /**
+   * Reads a key file's content: a format of its own that an entry claims (Tor's
+   * `hs_ed25519_secret_key`, whose expanded key is signed with directly), else PEM as {@link PrivateKey.fromPemAsync}.
+   */
+  static async fromFileContent(data: Buffer): Promise<PrivateKey> {
+    for (const algorithm of [...keyAlgorithms(), ...KEY_FILE_READERS]) {
+      const impl = await algorithm.fromFileContent?.(data);
+      if (impl) return new PrivateKey(algorithm, impl);
+    }
+    return PrivateKey.fromPemAsync(data);
   }
 
   /** Wraps a node:crypto private KeyObject; KeyFormatError for kinds akamu does not use. */
@@ -43,11 +53,15 @@ export class PrivateKey {
       throw new KeyFormatError(`unsupported EC curve '${curve}' (supported: P-256, P-384, P-521)`);
     }
     throw new KeyFormatError(
-      `unsupported key algorithm '${key.asymmetricKeyType ?? 'unknown'}' (supported: EC P-256/P-384/P-521, RSA, Ed25519)`,
+      `unsupported key algorithm '${key.asymmetricKeyType ?? 'unknown'}' (supported: EC P-256/P-384/P-521, RSA, Ed25519, ML-DSA-44/65/87)`,
     );
   }
 
-  /** Reads a PEM private key: PKCS#8, SEC1 (`EC PRIVATE KEY`) or PKCS#1 (`RSA PRIVATE KEY`). */
+  /**
+   * Reads a PEM private key: PKCS#8, SEC1 (`EC PRIVATE KEY`) or PKCS#1 (`RSA PRIVATE KEY`); ML-DSA
+   * in any RFC 9881 form. Where Node has no ML-DSA (Node 20, 22) an ML-DSA key needs the
+   * pure-TypeScript implementation loaded first: use {@link PrivateKey.fromPemAsync}, which works for every key.
+   */
   static fromPem(pem: string | Buffer): PrivateKey {
     const block = privateKeyBlock(typeof pem === 'string' ? pem : pem.toString('utf8'));
     if (block.label === 'PRIVATE KEY') {
@@ -55,7 +69,6 @@ export class PrivateKey {
         const impl = algorithm.fromPkcs8?.(block.der);
         if (impl) return new PrivateKey(algorithm, impl);
       }
-      if (isMlDsaPkcs8(block.der)) throw new UnsupportedError('ML-DSA keys are not supported yet');
     }
     const type = block.label === 'PRIVATE KEY' ? 'pkcs8' : block.label === 'EC PRIVATE KEY' ? 'sec1' : 'pkcs1';
     let key: KeyObject;
@@ -66,6 +79,14 @@ export class PrivateKey {
       throw new KeyFormatError(`cannot read ${block.label} block: ${reason}`);
     }
     return PrivateKey.fromKeyObject(key);
+  }
+
+  /** Reads a PEM private key like {@link PrivateKey.fromPem}, first loading any implementation it needs. */
+  static async fromPemAsync(pem: string | Buffer): Promise<PrivateKey> {
+    const text = typeof pem === 'string' ? pem : pem.toString('utf8');
+    const block = privateKeyBlock(text);
+    if (block.label === 'PRIVATE KEY') await Promise.all(keyAlgorithms().map((a) => a.preparePkcs8?.(block.der)));
+    return PrivateKey.fromPem(text);
   }
 
   /** JWS `alg` of this key (RS256 for every RSA key). */
@@ -141,10 +162,4 @@ function privateKeyBlock(text: string): PemBlock {
   }
   if ((block.headers['proc-type'] ?? '').includes('ENCRYPTED')) throw new KeyFormatError(ENCRYPTED);
   return block;
-}
-
-/** True when a PKCS#8 DER's privateKeyAlgorithm is an ML-DSA OID. */
-function isMlDsaPkcs8(der: Buffer): boolean {
-  const i = der.indexOf(ML_DSA_OID_PREFIX);
-  return i >= 0 && i < 16 && [0x11, 0x12, 0x13].includes(der[i + ML_DSA_OID_PREFIX.length] ?? 0);
 }

@@ -1,4 +1,8 @@
-/** One HTTP attempt over node:http / node:https: connect timeout, request timeout, body cap, TLS peer facts. */
+/**
+ * One HTTP attempt over node:http / node:https: connect timeout, request timeout (or the caller's
+ * smaller budget), abort signal, body cap, TLS peer facts. A failure says whether the request may
+ * have reached the server: true once a connection was up (a reused one, or TCP/TLS established).
+ */
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Socket } from 'node:net';
@@ -6,9 +10,10 @@ import * as tls from 'node:tls';
 import { formatDuration } from '../command.js';
 import { AkamuError, TransportError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { describeNetworkError, hostPort, HttpAttemptError } from './errors.js';
+import { abortedError, hostPort, HttpAttemptError } from './errors.js';
 import { peerInfo } from './trust.js';
 import type { HttpRequest, HttpResponse, TlsPeerInfo } from './types.js';
+import { connectTarget, describeAttemptFailure, unixTarget } from './unix.js';
 
 /** What every attempt of one transport shares. */
 export interface AttemptContext {
@@ -24,31 +29,45 @@ export interface AttemptContext {
   seenSockets: WeakSet<Socket>;
 }
 
-export function attempt(ctx: AttemptContext, req: HttpRequest, url: URL): Promise<HttpResponse> {
+/** Sends `req` once; `budgetMs` (what is left of the caller's deadline) caps the request timeout. */
+export function attempt(ctx: AttemptContext, req: HttpRequest, url: URL, budgetMs?: number): Promise<HttpResponse> {
   const isHttps = url.protocol === 'https:';
+  const unix = unixTarget(url);
   const headers: Record<string, string> = { 'user-agent': ctx.userAgent };
   for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
   const body = req.body === undefined ? undefined : Buffer.isBuffer(req.body) ? req.body : Buffer.from(req.body, 'utf8');
   if (body) headers['content-length'] = String(body.length);
   const started = performance.now();
 
+  const { signal } = req;
+  if (signal?.aborted) return Promise.reject(abortedError(`${req.method} ${url.href}`, signal));
+  const byBudget = budgetMs !== undefined && budgetMs < ctx.requestTimeoutMs;
+  const limitMs = byBudget ? Math.max(0, budgetMs) : ctx.requestTimeoutMs;
+
   return new Promise<HttpResponse>((resolve, reject) => {
     let settled = false;
+    /** A connection was up: the server may have the request. */
+    let connected = false;
     let connectTimer: NodeJS.Timeout | undefined;
+    const onAbort = (): void => fail(abortedError(`${req.method} ${url.href}`, signal));
     const clearTimers = (): void => {
       clearTimeout(requestTimer);
       if (connectTimer) clearTimeout(connectTimer);
+      signal?.removeEventListener('abort', onAbort);
     };
     const fail = (err: unknown): void => {
       if (settled) return;
       settled = true;
       clearTimers();
       r.destroy();
-      reject(err instanceof AkamuError ? err : describeNetworkError(err, url, r.reusedSocket));
+      let e = err instanceof AkamuError ? err : describeAttemptFailure(err, url, r.reusedSocket);
+      if (e instanceof HttpAttemptError && (connected || r.reusedSocket)) e = e.reached();
+      reject(e);
     };
 
     const options: https.RequestOptions = { method: req.method, headers, agent: isHttps ? ctx.httpsAgent : ctx.httpAgent };
-    const r = (isHttps ? https : http).request(url, options, (res) => {
+    if (unix) options.socketPath = unix.socketPath;
+    const r = (isHttps ? https : http).request(unix?.url ?? url, options, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       const socket = res.socket as Socket | null;
@@ -61,6 +80,10 @@ export function attempt(ctx: AttemptContext, req: HttpRequest, url: URL): Promis
         chunks.push(chunk);
       });
       res.on('error', fail);
+      res.on('close', () => {
+        // the connection ended before the whole body arrived (no 'end'): the answer is lost
+        if (!res.complete) fail(new HttpAttemptError(`request to ${url.href} failed: the connection closed before the whole answer arrived`, url.href, { transient: true, reachedServer: true }));
+      });
       res.on('end', () => {
         if (settled) return;
         settled = true;
@@ -85,15 +108,19 @@ export function attempt(ctx: AttemptContext, req: HttpRequest, url: URL): Promis
       const alreadyUp = isHttps
         ? (socket as tls.TLSSocket).encrypted && !socket.connecting && (socket as tls.TLSSocket).getProtocol?.() != null
         : !socket.connecting;
-      if (alreadyUp) return;
+      if (alreadyUp) {
+        connected = true;
+        return;
+      }
       connectTimer = setTimeout(() => {
-        fail(new HttpAttemptError(`connect to ${hostPort(url)} timed out`, url.href, {}));
+        fail(new HttpAttemptError(`connect to ${connectTarget(url)} timed out`, url.href, {}));
       }, ctx.connectTimeoutMs);
       socket.once(isHttps ? 'secureConnect' : 'connect', () => {
+        connected = true;
         if (connectTimer) clearTimeout(connectTimer);
         connectTimer = undefined;
         if (!(socket instanceof tls.TLSSocket)) {
-          ctx.log.debug(`connected to ${hostPort(url)}`);
+          ctx.log.debug(`connected to ${connectTarget(url)}`);
           return;
         }
         const info = peerInfo(socket);
@@ -106,10 +133,13 @@ export function attempt(ctx: AttemptContext, req: HttpRequest, url: URL): Promis
       });
     });
     r.on('error', fail);
+    signal?.addEventListener('abort', onAbort, { once: true });
 
     const requestTimer = setTimeout(() => {
-      fail(new HttpAttemptError(`request to ${url.href} timed out after ${formatDuration(ctx.requestTimeoutMs)}`, url.href, {}));
-    }, ctx.requestTimeoutMs);
+      fail(byBudget
+        ? new HttpAttemptError(`no answer from ${url.href} before the deadline`, url.href, { deadlineExceeded: true })
+        : new HttpAttemptError(`request to ${url.href} timed out after ${formatDuration(ctx.requestTimeoutMs)}`, url.href, {}));
+    }, limitMs);
 
     r.end(body);
   });

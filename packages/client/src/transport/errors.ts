@@ -1,5 +1,5 @@
 /** The transport's error taxonomy: one clear line per network, DNS or TLS failure. */
-import { TransportError, type ErrorHint } from '../errors.js';
+import { AkamuError, TransportError, type ErrorHint } from '../errors.js';
 
 const TRANSIENT_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 const TLS_TRUST_CODES = new Set([
@@ -13,15 +13,39 @@ const TLS_TRUST_CODES = new Set([
 ]);
 const TLS_CERT_CODES = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_REVOKED', 'ERR_TLS_CERT_ALTNAME_INVALID']);
 
-/** A failed attempt; `transient` marks failures worth another try. */
+/**
+ * A failed attempt. `transient` marks failures worth another try; `reachedServer` says the request
+ * may have reached the server (a connection was up when it failed), so a POST's fate is unknown;
+ * `deadlineExceeded` says the caller's budget ran out, not the transport's own timeouts.
+ */
 export class HttpAttemptError extends TransportError {
   readonly transient: boolean;
   readonly reusedSocket: boolean;
-  constructor(message: string, url: string, opts: { cause?: unknown; transient?: boolean; reusedSocket?: boolean; hint?: ErrorHint }) {
+  readonly reachedServer: boolean;
+  readonly deadlineExceeded: boolean;
+  constructor(message: string, url: string, opts: {
+    cause?: unknown; transient?: boolean; reusedSocket?: boolean; reachedServer?: boolean; deadlineExceeded?: boolean; hint?: ErrorHint;
+  }) {
     super(message, url, { cause: opts.cause, ...(opts.hint ? { hint: opts.hint } : {}) });
     this.transient = opts.transient ?? false;
     this.reusedSocket = opts.reusedSocket ?? false;
+    this.reachedServer = opts.reachedServer ?? false;
+    this.deadlineExceeded = opts.deadlineExceeded ?? false;
   }
+
+  /** The same failure, marked as one that may have reached the server. */
+  reached(): HttpAttemptError {
+    if (this.reachedServer) return this;
+    return new HttpAttemptError(this.message, this.url, {
+      cause: this.cause, transient: this.transient, reusedSocket: this.reusedSocket, reachedServer: true,
+      deadlineExceeded: this.deadlineExceeded, ...(this.hint ? { hint: this.hint } : {}),
+    });
+  }
+}
+
+/** The error for work ended by an abort signal (`code` 'aborted'); the signal's reason is the cause. */
+export function abortedError(what: string, signal?: AbortSignal): AkamuError {
+  return new AkamuError(`${what}: aborted`, 'aborted', { cause: signal?.reason });
 }
 
 export function hostPort(u: URL): string {

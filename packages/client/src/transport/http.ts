@@ -5,24 +5,25 @@
  *   further connection), which is most of the wall-clock time of a short issuance.
  * - `extraCaPem` is ADDED to Node's bundled roots.
  * - Connect timeout (TCP + TLS handshake, default 10 s) and whole-request timeout (default 60 s).
- * - GET/HEAD are retried on connection resets, 500/502/503/504 and 429 with jittered exponential
- *   backoff, honouring `Retry-After` up to a cap; a longer `Retry-After` is not waited for: the
- *   response is returned so the caller can report when the limit lifts.
- * - POSTs are never blindly retried (ACME nonces make a replay fail anyway) — with one exception:
- *   a keep-alive socket that the server closed while we were reusing it (`ECONNRESET` on a reused
- *   socket, the classic idle-connection race) is retried once on a fresh connection for every
- *   method, because the server may not have seen the request, and if it did, the replayed JWS is
- *   refused as a reused nonce instead of acting twice.
+ * - GET/HEAD are retried on connection resets, 500/502/503/504 and 429 after the answer's
+ *   `Retry-After` or a jittered exponential backoff (see retry.ts), up to 6 more tries and never
+ *   past the request's budget (`budgetMs`, what is left of the caller's deadline). A wait that does
+ *   not fit is not started: the answer is returned so the caller can report when the limit lifts.
+ * - POSTs are sent once. A failure says whether the request may have reached the server
+ *   (`HttpAttemptError.reachedServer`): the ACME layer re-signs what surely did not, and re-reads
+ *   the resource for what may have (an ACME POST is not blindly repeated).
+ * - `signal` ends the request and any wait at once.
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { Socket } from 'node:net';
-import { TransportError, UnsupportedError } from '../errors.js';
+import { TransportError } from '../errors.js';
 import { childLogger, type Logger } from '../log.js';
 import { attempt, type AttemptContext } from './attempt.js';
-import { HttpAttemptError } from './errors.js';
-import { backoffMs, DEFAULT_RETRY_POLICY, retryOnStatus, type RetryPolicy } from './retry.js';
+import { abortedError, HttpAttemptError } from './errors.js';
+import { backoffMs, DEFAULT_RETRY_POLICY, fits, RETRY_STATUSES, retryOnStatus, sleepUnlessAborted, type RetryPolicy } from './retry.js';
 import { trustContext } from './trust.js';
+import { parseUnixUrl } from './unix.js';
 import type { HttpRequest, HttpResponse, TlsPeerInfo, Transport } from './types.js';
 
 export interface HttpTransportOptions {
@@ -35,12 +36,14 @@ export interface HttpTransportOptions {
   /** Whole request, from sending to the last body byte; default 60 000 ms. */
   requestTimeoutMs?: number;
   log?: Logger;
-  /** Extra attempts for idempotent requests; default 2 (3 tries in all). */
+  /** Extra attempts for idempotent requests; default 6 (7 tries in all). */
   maxRetries?: number;
-  /** First backoff step; default 250 ms (doubled per attempt, ±50 % jitter). */
+  /** First backoff step; default 250 ms (doubled per attempt up to 8 s, ±50 % jitter). */
   retryBaseMs?: number;
-  /** Longest `Retry-After` waited for; default 30 000 ms. */
+  /** Longest `Retry-After` waited for when the request has no budget; default 30 000 ms. */
   maxRetryAfterMs?: number;
+  /** Jitter source; default Math.random. */
+  random?: () => number;
   /** Largest response body accepted; default 16 MiB. */
   maxBodyBytes?: number;
   sleep?: (ms: number) => Promise<void>;
@@ -63,6 +66,8 @@ export class HttpTransport implements Transport {
       maxRetries: opts.maxRetries ?? DEFAULT_RETRY_POLICY.maxRetries,
       baseMs: opts.retryBaseMs ?? DEFAULT_RETRY_POLICY.baseMs,
       maxRetryAfterMs: opts.maxRetryAfterMs ?? DEFAULT_RETRY_POLICY.maxRetryAfterMs,
+      maxBackoffMs: DEFAULT_RETRY_POLICY.maxBackoffMs,
+      ...(opts.random ? { random: opts.random } : {}),
     };
     this.sleep = opts.sleep ?? defaultSleep;
     this.log = childLogger(opts.log, 'http');
@@ -94,27 +99,36 @@ export class HttpTransport implements Transport {
   async request(req: HttpRequest): Promise<HttpResponse> {
     const url = parseUrl(req.url);
     const idempotent = req.method === 'GET' || req.method === 'HEAD';
+    const started = performance.now();
+    const left = (): number | undefined => (req.budgetMs === undefined ? undefined : req.budgetMs - (performance.now() - started));
+    const what = `${req.method} ${url.href}`;
+    const pause = (ms: number): Promise<void> => sleepUnlessAborted(this.sleep, ms, req.signal, () => abortedError(what, req.signal));
+    const note = req.onRetry ?? ((line: string): void => this.log.debug(line));
     for (let n = 1; ; n++) {
+      const budget = left();
+      if (budget !== undefined && budget <= 0) {
+        throw new HttpAttemptError(`no answer from ${url.href} before the deadline`, url.href, { deadlineExceeded: true });
+      }
       let res: HttpResponse;
       this.sent++;
       try {
-        res = await attempt(this.ctx, req, url);
+        res = await attempt(this.ctx, req, url, budget);
       } catch (err) {
-        const staleSocket = err instanceof HttpAttemptError && err.reusedSocket && n === 1;
-        const retryable = err instanceof HttpAttemptError && err.transient && n <= this.policy.maxRetries && (idempotent || staleSocket);
-        if (!retryable) throw err;
-        const wait = staleSocket ? 0 : backoffMs(this.policy, n);
-        this.log.debug(`${req.method} ${url.href}: ${err.message}; retrying in ${wait} ms`);
-        if (wait > 0) await this.sleep(wait);
+        if (!(err instanceof HttpAttemptError) || !err.transient || !idempotent || n > this.policy.maxRetries) throw err;
+        // a keep-alive socket the server had closed: at once on a fresh connection
+        const wait = err.reusedSocket && n === 1 ? 0 : backoffMs(this.policy, n);
+        if (!fits(wait, left())) throw err;
+        note(`${what}: ${err.message}; retrying in ${wait} ms`);
+        if (wait > 0) await pause(wait);
         continue;
       }
-      const verdict = idempotent ? retryOnStatus(this.policy, res, n) : { retry: false as const };
+      const verdict = idempotent && RETRY_STATUSES.has(res.status) ? retryOnStatus(this.policy, res, n, left()) : { retry: false as const };
       if (verdict.retry) {
-        this.log.debug(`${req.method} ${url.href}: HTTP ${res.status}; retrying in ${verdict.waitMs} ms`);
-        await this.sleep(verdict.waitMs);
+        note(`${what}: HTTP ${res.status}; retrying in ${verdict.waitMs} ms`);
+        await pause(verdict.waitMs);
         continue;
       }
-      if (verdict.reason) this.log.debug(`${req.method} ${url.href}: HTTP ${res.status}, ${verdict.reason}`);
+      if (verdict.reason) this.log.debug(`${what}: HTTP ${res.status}, ${verdict.reason}`);
       res.attempts = n;
       return res;
     }
@@ -122,7 +136,7 @@ export class HttpTransport implements Transport {
 }
 
 function parseUrl(raw: string): URL {
-  if (/^http\+unix:/i.test(raw)) throw new UnsupportedError('http+unix:// servers are not supported yet');
+  if (/^http\+unix:/i.test(raw)) return parseUnixUrl(raw);
   let url: URL;
   try {
     url = new URL(raw);
@@ -130,7 +144,7 @@ function parseUrl(raw: string): URL {
     throw new TransportError(`invalid URL '${raw}'`, raw, { cause: err });
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new TransportError(`unsupported URL scheme '${url.protocol}' in ${raw} (use https:// or http://)`, raw);
+    throw new TransportError(`unsupported URL scheme '${url.protocol}' in ${raw} (use https://, http:// or http+unix://)`, raw);
   }
   return url;
 }

@@ -5,6 +5,15 @@ export interface HttpRequest {
   url: string;
   headers?: Record<string, string>;
   body?: string | Buffer;
+  /**
+   * Every attempt and every wait for this request ends within this many milliseconds (what is
+   * left of the caller's deadline); past it the request fails with `deadlineExceeded` set.
+   */
+  budgetMs?: number;
+  /** Ends the request, and any wait between its attempts, when aborted. */
+  signal?: AbortSignal;
+  /** Told of each retry, one line each, instead of the transport's log (the caller logs it its way). */
+  onRetry?: (line: string) => void;
 }
 
 /** Facts about the server's TLS certificate, for `-v`/`-vv` output. */
