@@ -6,9 +6,10 @@ const WALL_TARGETS = new Map([[1, 0.6], [100, 3]]);
 const PEER_TARGETS = [{ n: 1, peer: 'lego', factor: 0.03 }, { n: 100, peer: 'certbot', factor: 0.15 }];
 /** Start-up at most this multiple of `node -e 0`. */
 const STARTUP_TARGETS = [{ key: 'version', label: 'akamu-cli --version', factor: 1.4 }, { key: 'help', label: 'akamu-cli --help', factor: 1.5 }];
-const requestTarget = (n) => 2 * n + 8;
+// 2N+8, plus the one POST-as-GET of the account that records its contacts in the renewal config (issue 11)
+const requestTarget = (n) => 2 * n + 9;
 
-export const TARGETS_TEXT = `Targets: akamu 1 name ≤ 0.6 s and ≤ 0.03 × lego; 100 names ≤ 3 s and ≤ 0.15 × certbot; ACME requests ≤ 2N+8;
+export const TARGETS_TEXT = `Targets: akamu 1 name ≤ 0.6 s and ≤ 0.03 × lego; 100 names ≤ 3 s and ≤ 0.15 × certbot; ACME requests ≤ 2N+9;
 start-up --version ≤ 1.4 × and --help ≤ 1.5 × node -e 0. A missed target is reported, not fatal.`;
 
 function formatTable(header, rows) {
@@ -56,7 +57,7 @@ export function targetsTable(results, startup) {
     const names = `${n} name${n === 1 ? '' : 's'}`;
     const wt = WALL_TARGETS.get(n);
     if (wt !== undefined) check(`akamu, ${names}: wall ≤ ${wt} s`, a, () => a.wallS <= wt, () => `${a.wallS.toFixed(3)} s`);
-    check(`akamu, ${names}: requests ≤ 2N+8 = ${requestTarget(n)}`, a, () => a.requests <= requestTarget(n), () => String(a.requests));
+    check(`akamu, ${names}: requests ≤ 2N+9 = ${requestTarget(n)}`, a, () => a.requests <= requestTarget(n), () => String(a.requests));
     for (const t of PEER_TARGETS.filter((t) => t.n === n)) {
       const p = get(n, t.peer);
       if (!p) continue;
