@@ -14,18 +14,10 @@ import { PrivateKey } from 'akamu-client';
 import { commitSteps, recoverySteps } from '../src/files/set-commit.js';
 import { setupWithAccount, runCli, assertSuccess, assertFailure, type AccountEnv, type RunResult } from './helpers.js';
 import { setState, type SetState } from './cert-set-check.js';
+import { seededRandom } from '../../testkit/src/index.js';
 
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (the test kit's mulberry32). */
+const prng = seededRandom;
 
 // alternating types make the config part of what is checked (its cert_key_type must be the key's)
 const KEY_TYPES = ['ec:P-256', 'ec:P-384'];
