@@ -58,9 +58,16 @@ function report(r: Recovery, chain: string, log: Logger): void {
   }
 }
 
-/** Temporary files beside the set's files (and the lock and journal): under the lock, every one is stale. */
+/**
+ * Temporary files beside the set's files and the journal: under the lock, every one is stale. The
+ * lock's own temporary files are not: a competing run may be writing one this moment to try the
+ * lock, so only those of processes that are gone are removed.
+ */
 async function removeTemps(targets: string[], chain: string, log: Logger): Promise<void> {
-  const files = new Set([lockPath(chain), `${lockPath(chain)}.break`, journalPath(chain)]);
+  for (const f of [lockPath(chain), `${lockPath(chain)}.break`]) {
+    for (const removed of await removeStaleTemps(f)) log.info(`removed ${removed}, left by an interrupted run`);
+  }
+  const files = new Set([journalPath(chain)]);
   for (const t of targets) {
     files.add(resolve(t));
     // a link's temporary files are beside the file it points to; a bad link is reported by the plan

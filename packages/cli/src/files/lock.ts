@@ -57,7 +57,9 @@ async function createExclusive(path: string, holder: Holder): Promise<boolean> {
     await link(w.tempPath, path);
     return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    // EEXIST: someone holds it; ENOENT: our temporary file went (a holder cleaning up) — not ours either way
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOENT') return false;
     throw err;
   } finally {
     await w.abort();
