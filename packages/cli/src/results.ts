@@ -129,6 +129,8 @@ export interface CertbotLineageInfo {
   certificate?: { identifiers: Identifier[]; keyType: string; notAfter: Date };
   /** Why it cannot be imported. */
   problem?: string;
+  /** What an import carries over besides the files (hooks, key reuse, RFC 2136). */
+  carriedOver?: CertbotCarriedOver;
 }
 
 export interface CertbotListResult {
@@ -158,6 +160,8 @@ export interface ImportedCertificate {
   keyPath: string;
   renewalConfigPath: string;
   notes: string[];
+  /** What the renewal config carries over from certbot's (hooks, key reuse, RFC 2136). */
+  carriedOver?: CertbotCarriedOver;
 }
 
 export interface CertbotImportResult {
@@ -195,3 +199,22 @@ export type CommandEvent =
   | { type: 'certbot-note'; lineage?: string; note: string }
   | { type: 'certbot-account-written'; account: ImportedAccount }
   | { type: 'certbot-certificate-written'; certificate: ImportedCertificate };
+
+/**
+ * What `import certbot` carries over from a lineage's renewal conf into akamu's renewal config.
+ * Hook values are the operator's command lines, shown as certbot stored them; never a secret.
+ */
+export interface CertbotCarriedOver {
+  /** `manual_auth_hook` → `certbot_auth_hook` (run through /bin/sh with certbot's CERTBOT_* variables). */
+  authHook?: string;
+  /** `manual_cleanup_hook` → `certbot_cleanup_hook`. */
+  cleanupHook?: string;
+  /** `renew_hook` (certbot's `--deploy-hook`) → `deploy_hook`, through a wrapper script setting RENEWED_LINEAGE / RENEWED_DOMAINS. */
+  deployHook?: string;
+  /** The wrapper script the import writes (0700) and `deploy_hook` names. */
+  deployHookScript?: string;
+  /** `reuse_key = True` → `reuse_key = true`. */
+  reuseKey: boolean;
+  /** `authenticator = dns-rfc2136` → the built-in RFC 2136 updater (the secret itself is never shown). */
+  rfc2136?: { server?: string; keyName?: string; algorithm?: string; keyFile?: string; credentials: string; problem?: string };
+}

@@ -9,6 +9,7 @@ import {
   Http01Solver, TlsAlpn01Solver, Dns01Solver, DnsPersist01Solver, OnionCsr01Solver, HookDnsPublisher, ManualDnsPublisher, UsageError, AkamuError,
   type Solver, type DnsRecord, type Identifier,
 } from 'akamu-client';
+import { CertbotHookDnsPublisher, CertbotHookHttp01Solver, CertbotHooks } from './certbot/hook-runtime.js';
 import type { OnionKey } from './files/onion-key.js';
 import type { Runtime } from './runtime.js';
 
@@ -22,6 +23,9 @@ export interface SolverOptions {
   tlsPort: number;
   /** `--onion-key`, already read. */
   onionKey?: OnionKey;
+  /** An imported certbot lineage's manual hooks (`certbot_auth_hook`, `certbot_cleanup_hook`): run through /bin/sh as certbot did. */
+  certbotAuthHook?: string;
+  certbotCleanupHook?: string;
 }
 
 export function checkChallengeType(type: string): void {
@@ -71,8 +75,12 @@ export function makeSolvers(opts: SolverOptions, identifiers: readonly Identifie
 /** The `--challenge` solver (not onion-csr-01: see makeSolvers). */
 function makeSolver(opts: SolverOptions, rt: Runtime): Solver {
   const log = rt.log.child?.('akamu_client') ?? rt.log;
+  const certbot = opts.certbotAuthHook !== undefined
+    ? new CertbotHooks({ auth: opts.certbotAuthHook, cleanup: opts.certbotCleanupHook, log, signal: rt.signal })
+    : undefined;
   switch (opts.challenge) {
     case 'http-01':
+      if (certbot) return new CertbotHookHttp01Solver(certbot, log);
       return new Http01Solver({ port: opts.httpPort, log });
     case 'tls-alpn-01':
       return new TlsAlpn01Solver({ port: opts.tlsPort, log });
@@ -80,7 +88,7 @@ function makeSolver(opts: SolverOptions, rt: Runtime): Solver {
       const persist = opts.challenge === 'dns-persist-01';
       const publisher = opts.dnsHook
         ? new HookDnsPublisher(opts.dnsHook, { log, signal: rt.signal })
-        : new ManualDnsPublisher((r: DnsRecord) => manualDnsPrompt(r, persist, rt));
+        : certbot ? new CertbotHookDnsPublisher(certbot) : new ManualDnsPublisher((r: DnsRecord) => manualDnsPrompt(r, persist, rt));
       return persist ? new DnsPersist01Solver({ publisher, log }) : new Dns01Solver({ publisher, log });
     }
   }

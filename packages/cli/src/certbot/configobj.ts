@@ -62,19 +62,21 @@ export function parseConfigObj(text: string): ConfigSection {
     const triple = /^('''|""")/.exec(rest);
     if (triple) {
       const q = triple[1]!;
+      // as ConfigObj reads it: the value ends at the triple quote after which only a comment
+      // follows, so `'''a 'b''''` is `a 'b'` (certbot writes hooks with quotes in them this way)
+      const closing = new RegExp(`^(.*?)${q}\\s*(#.*)?$`);
       let body = rest.slice(3);
-      let end = body.indexOf(q);
+      let end = closing.exec(body);
       const parts: string[] = [];
-      while (end < 0) {
+      while (!end) {
+        if (body.includes(q)) throw new ConfigObjError(`unexpected text after ${q} value for '${excerpt(key)}'`, i + 1);
         parts.push(body);
         i++;
         if (i >= lines.length) throw new ConfigObjError(`unterminated ${q} value for '${excerpt(key)}'`, lineNo);
         body = lines[i]!;
-        end = body.indexOf(q);
+        end = closing.exec(body);
       }
-      parts.push(body.slice(0, end));
-      const after = body.slice(end + 3).trim();
-      if (after !== '' && !after.startsWith('#')) throw new ConfigObjError(`unexpected text after ${q} value for '${excerpt(key)}'`, i + 1);
+      parts.push(end[1]!);
       value = parts.join('\n');
     } else {
       value = parseValue(rest, key, lineNo);

@@ -8,7 +8,7 @@ import { lstat, readdir, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { PrivateKey, certificateFacts, type Identifier } from 'akamu-client';
 import { CHAIN_FILE_LIMIT, SMALL_FILE_LIMIT, describeFsError, readInputText } from '../files/read-input.js';
-import { configList, configString, parseConfigObj, type ConfigSection } from './configobj.js';
+import { configBool, configList, configString, parseConfigObj, type ConfigSection } from './configobj.js';
 
 export interface CertbotRenewalConf {
   /** Lineage name: the conf file stem. */
@@ -21,6 +21,15 @@ export interface CertbotRenewalConf {
   http01Port?: number;
   /** `[[webroot_map]]`: domain → webroot path. */
   webrootMap: Record<string, string>;
+  /** `manual_auth_hook` / `manual_cleanup_hook`: shell command lines. */
+  manualAuthHook?: string;
+  manualCleanupHook?: string;
+  /** `renew_hook` (where certbot keeps `--deploy-hook`): a shell command line. */
+  deployHook?: string;
+  /** `reuse_key = True`: renewals keep the certificate key. */
+  reuseKey: boolean;
+  /** `dns_rfc2136_credentials` (the dns-rfc2136 plugin's INI file), as a path. */
+  rfc2136Credentials?: string;
   /** certbot account id (`account = …`). */
   account?: string;
   /** Where the lineage's files are named by the conf, or the `live/<name>/` defaults. */
@@ -126,6 +135,7 @@ export function readRenewalConf(certbotDir: string, confPath: string, text: stri
     confPath,
     prefChalls: configList(params, 'pref_challs'),
     webrootMap,
+    reuseKey: configBool(params, 'reuse_key') === true,
     fullchainLink: pathOf('fullchain', 'fullchain.pem'),
     privkeyLink: pathOf('privkey', 'privkey.pem'),
     liveDir,
@@ -137,6 +147,12 @@ export function readRenewalConf(certbotDir: string, confPath: string, text: stri
   set('authenticator', configString(params, 'authenticator'));
   set('account', configString(params, 'account'));
   set('http01Port', http01Port);
+  set('manualAuthHook', configString(params, 'manual_auth_hook'));
+  set('manualCleanupHook', configString(params, 'manual_cleanup_hook'));
+  // certbot writes --deploy-hook as renew_hook; a hand-edited conf may say deploy_hook
+  set('deployHook', configString(params, 'renew_hook') ?? configString(params, 'deploy_hook'));
+  const credentials = configString(params, 'dns_rfc2136_credentials');
+  set('rfc2136Credentials', credentials ? resolve(certbotDir, credentials) : undefined);
   return conf;
 }
 

@@ -19,6 +19,7 @@ import { writeFilesAtomic } from '../files/atomic.js';
 import { describeFsError } from '../files/read-input.js';
 import { renderRenewalConfig, renewalConfigFromOptions, renewalConfigPath, type RenewalConfig } from '../files/renewal-config.js';
 import { accountMatchesServer, discoverAccounts, type CertbotAccount } from '../certbot/accounts.js';
+import { planCarryOver } from '../certbot/carry-over.js';
 import { mapChallenge, type DnsChallenge } from '../certbot/challenge-map.js';
 import { discoverLineages, lineageMatchesDomains, type CertbotLineage, type CertbotLineageFiles } from '../certbot/lineages.js';
 
@@ -69,6 +70,7 @@ function lineageInfo(l: CertbotLineage, dnsChallenge: DnsChallenge): CertbotLine
     authenticator: l.authenticator ?? 'standalone',
     challenge: mapChallenge(l.authenticator, l.prefChalls, dnsChallenge).challenge,
     webroots: l.webrootMap,
+    carriedOver: planCarryOver(l).carriedOver,
   };
   if (l.files) info.certificate = { identifiers: l.files.identifiers, keyType: keyTypeOf(l.files.key).type, notAfter: l.files.notAfter };
   else info.problem = l.problem;
@@ -156,8 +158,9 @@ async function planCertificate(
     if (await exists(p)) throw new UsageError(`${p} already exists; remove it or choose a different --cert-dir`);
   }
   const mapping = mapChallenge(l.authenticator, l.prefChalls, opts.dnsChallenge);
+  const carry = planCarryOver(l);
   const certKeyType = keyTypeOf(l.files.key);
-  const notes = [...mapping.notes];
+  const notes = [...mapping.notes, ...carry.notes];
   if (certKeyType.note) notes.push(certKeyType.note);
   let server = l.server;
   if (!server) {
@@ -175,17 +178,19 @@ async function planCertificate(
     challenge: mapping.challenge,
     httpPort: l.http01Port,
     dnsHook: mapping.dns && opts.dnsHook ? opts.dnsHook : undefined,
-  }, { contacts });
+    ...carry.options,
+  }, { contacts, ...carry.extras });
   const imported: ImportedCertificate = {
     name: l.name,
     identifiers: l.files.identifiers,
     challenge: mapping.challenge,
-    dnsHookMissing: mapping.dns && !opts.dnsHook,
+    dnsHookMissing: mapping.dns && !opts.dnsHook && carry.options.certbotAuthHook === undefined,
     source: { chainPath: l.files.fullchainPath, keyPath: l.files.privkeyPath },
     chainPath,
     keyPath,
     renewalConfigPath: configPath,
     notes,
+    carriedOver: carry.carriedOver,
   };
   return { imported, lineage: l, config };
 }

@@ -37,6 +37,9 @@ export interface IssueSettings extends Omit<IssueOptions, 'domain' | 'httpPort' 
   httpPort?: string | number;
   tlsPort?: string | number;
   pollTimeout?: string | number;
+  /** An imported certbot lineage's manual hooks (renewal config only; no flags). */
+  certbotAuthHook?: string;
+  certbotCleanupHook?: string;
 }
 
 /**
@@ -165,7 +168,9 @@ export async function planIssue(
   const httpPort = parsePort(String(opts.httpPort ?? RENEWAL_FIELDS.http_port.default), '--http-port');
   const tlsPort = parsePort(String(opts.tlsPort ?? RENEWAL_FIELDS.tls_port.default), '--tls-port');
   const onionKey = opts.onionKey !== undefined ? await loadOnionKey(opts.onionKey) : undefined;
-  const solvers = makeSolvers({ challenge, dnsHook: opts.dnsHook, httpPort, tlsPort, onionKey }, identifiers, rt);
+  const solvers = makeSolvers({
+    challenge, dnsHook: opts.dnsHook, httpPort, tlsPort, onionKey, certbotAuthHook: opts.certbotAuthHook, certbotCleanupHook: opts.certbotCleanupHook,
+  }, identifiers, rt);
   if (opts.dnsHook !== undefined && challenge.startsWith('dns-')) await checkDnsHook(opts.dnsHook);
   // where the files go is checked before any key is read or generated
   await checkOutputTarget(opts.out, '--out');

@@ -46,6 +46,9 @@ export const RENEWAL_FIELDS = {
   eab_key: { type: 'string', option: 'eabKey', written: false },
   gssapi_keytab: { type: 'string', option: 'gssapiKeytab' },
   dns_hook: { type: 'string', option: 'dnsHook' },
+  /** An imported certbot lineage's `manual_auth_hook` / `manual_cleanup_hook`: shell command lines run with certbot's CERTBOT_* variables (certbot/hook-runtime.ts). */
+  certbot_auth_hook: { type: 'string', option: 'certbotAuthHook' },
+  certbot_cleanup_hook: { type: 'string', option: 'certbotCleanupHook' },
   profile: { type: 'string', option: 'profile' },
   tkauth_url: { type: 'string', option: 'tkauthUrl' },
   tkauth_keytab: { type: 'string', option: 'tkauthKeytab' },

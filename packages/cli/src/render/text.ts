@@ -7,6 +7,7 @@ import type {
   CertbotAccountInfo, CertbotImportResult, CertbotLineageInfo, CertbotListResult, CommandEvent, CommandResult,
   ImportedAccount, ImportedCertificate, IssueResult, RenewalDecision,
 } from '../results.js';
+import { describeCarryOver } from './carry-over.js';
 
 /** Where lines go (without their newline). */
 export interface TextOutput {
@@ -134,6 +135,8 @@ function lineageLine(l: CertbotLineageInfo): string {
   }
   const roots = Object.entries(l.webroots);
   if (roots.length > 0) line += `  webroot: ${roots.map(([d, p]) => `${d}=${p}`).join(', ')}`;
+  const carried = describeCarryOver(l.carriedOver);
+  if (carried) line += `\n    carried over: ${carried}`;
   return line;
 }
 
@@ -157,6 +160,8 @@ function renderImportedCertificate(c: ImportedCertificate, o: TextOutput): void 
   }
   o.out(`  ${c.name}  →  ${c.renewalConfigPath}`);
   o.out(`    To renew: akamu-cli renew --renewal-config ${c.renewalConfigPath}`);
+  const carried = describeCarryOver(c.carriedOver);
+  if (carried) o.out(`    Carried over: ${carried}`);
 }
 
 function renderCertbotImport(r: CertbotImportResult, o: TextOutput): void {
@@ -172,6 +177,8 @@ function renderCertbotImport(r: CertbotImportResult, o: TextOutput): void {
       o.out(`[dry-run] Would copy ${c.source.chainPath} → ${c.chainPath}`);
       o.out(`[dry-run] Would copy ${c.source.keyPath} → ${c.keyPath}`);
       o.out(`[dry-run] Would write renewal config to ${c.renewalConfigPath}`);
+      const carried = describeCarryOver(c.carriedOver);
+      if (carried) o.out(`[dry-run] Would carry over for ${c.name}: ${carried}`);
     }
     return;
   }

@@ -1,0 +1,213 @@
+/**
+ * The zero-edit certbot migration: real certbot 2.1 trees made with --manual-auth-hook,
+ * --manual-cleanup-hook (dns-01 and http-01) and --reuse-key against Pebble, imported by
+ * `akamu-cli import certbot` and renewed by `akamu-cli renew --renewal-config … --force` with
+ * nothing edited: the same hook command lines run (through /bin/sh, as certbot ran them) and see
+ * certbot's own CERTBOT_* variables.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'smol-toml';
+import { certbotTree, runCertbot, serveWebroot, startPebble, type CertbotTree, type Pebble } from '../../testkit/src/index.js';
+import { assertSuccess, openssl, runCli, serialOf, tempDir } from './helpers.js';
+
+interface HookCall {
+  op: string;
+  env: Record<string, string>;
+}
+
+/**
+ * A hook script for both steps: it records the CERTBOT_* / AKAMU_* / RENEWED_* variables it saw
+ * (one JSON line in the log named by its second argument), then publishes (auth) or clears
+ * (cleanup) the dns-01 TXT record in challtestsrv, or writes / removes the http-01 token file in
+ * the webroot named by its third argument.
+ */
+function hookScript(challtestsrv: string): string {
+  return `#!${process.execPath}
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+const [op, log, webroot] = process.argv.slice(2);
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(CERTBOT_|AKAMU_|RENEWED_)/.test(k)));
+appendFileSync(log, JSON.stringify({ op, env }) + '\\n');
+const e = process.env;
+if (webroot) {
+  const dir = webroot + '/.well-known/acme-challenge';
+  if (op === 'auth') { mkdirSync(dir, { recursive: true }); writeFileSync(dir + '/' + e.CERTBOT_TOKEN, e.CERTBOT_VALIDATION); }
+  else rmSync(dir + '/' + e.CERTBOT_TOKEN, { force: true });
+} else if (op === 'auth' || op === 'cleanup') {
+  const host = '_acme-challenge.' + e.CERTBOT_DOMAIN + '.';
+  const body = op === 'auth' ? { host, value: e.CERTBOT_VALIDATION } : { host };
+  const res = await fetch(${JSON.stringify(challtestsrv)} + (op === 'auth' ? '/set-txt' : '/clear-txt'), { method: 'POST', body: JSON.stringify(body) });
+  if (!res.ok) { console.error('challtestsrv: HTTP ' + res.status); process.exit(1); }
+}
+if (op === 'auth') console.log('published ' + e.CERTBOT_DOMAIN + ' ' + e.CERTBOT_VALIDATION);
+`;
+}
+
+const calls = (log: string): HookCall[] =>
+  existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as HookCall) : [];
+
+const tomlOf = (path: string): Record<string, unknown> => JSON.parse(JSON.stringify(parse(readFileSync(path, 'utf8')))) as Record<string, unknown>;
+
+const sorted = (s: string): string => s.split(',').sort().join(',');
+
+describe('zero-edit certbot migration (real certbot trees)', () => {
+  let pebble: Pebble;
+  let tree: CertbotTree;
+  let work: string;
+  let script: string;
+  const logs = { dns: '', http: '' };
+  let webroot: string;
+  const hooks = { dnsAuth: '', dnsCleanup: '' };
+
+  before(async () => {
+    pebble = await startPebble();
+    tree = certbotTree(pebble);
+    work = tempDir('akamu-migrate-');
+    script = join(work, 'hooks', 'certbot-hook.mjs');
+    mkdirSync(join(work, 'hooks'));
+    writeFileSync(script, hookScript(pebble.challtestsrvUrl));
+    chmodSync(script, 0o755);
+    logs.dns = join(work, 'dns-hooks.log');
+    logs.http = join(work, 'http-hooks.log');
+    webroot = join(work, 'www');
+    mkdirSync(webroot);
+    hooks.dnsAuth = `${script} auth "${logs.dns}"`;
+    hooks.dnsCleanup = `${script} cleanup "${logs.dns}"`;
+    const common = ['certonly', '--server', pebble.directoryUrl, '--agree-tos', '-m', 'x@example.com', '--manual'];
+    // command lines (arguments, quotes): only a shell runs them as certbot did
+    await runCertbot(tree, [...common, '--preferred-challenges', 'dns',
+      '--manual-auth-hook', hooks.dnsAuth, '--manual-cleanup-hook', hooks.dnsCleanup,
+      '--reuse-key', '--cert-name', 'mig.example', '-d', 'mig.example', '-d', '*.mig.example', '-d', 'www.mig.example']);
+    await runCertbot(tree, [...common, '--preferred-challenges', 'http', '--http-01-port', String(pebble.httpPort),
+      '--manual-auth-hook', `${script} auth "${logs.http}" '${webroot}'`,
+      '--manual-cleanup-hook', `${script} cleanup "${logs.http}" '${webroot}'`,
+      '--cert-name', 'web.mig.example', '-d', 'web.mig.example'], { webroot });
+  });
+  after(async () => pebble?.stop());
+
+  const certDir = () => join(work, 'certs');
+  const accountKey = () => join(work, 'acct.pem');
+
+  it('--list and --dry-run show the hooks and reuse_key that will be carried over; nothing is written', async () => {
+    const r = await runCli(['import', 'certbot', '--certbot-dir', tree.configDir, '--list']);
+    assertSuccess(r);
+    const lines = r.stdout.split('\n');
+    const at = lines.findIndex((l) => l.startsWith('  domain: mig.example  '));
+    assert.ok(at >= 0, r.stdout);
+    assert.equal(lines[at + 1], `    carried over: auth hook '${hooks.dnsAuth}', cleanup hook '${hooks.dnsCleanup}', reuse_key`);
+    const web = lines.findIndex((l) => l.startsWith('  domain: web.mig.example  '));
+    assert.match(lines[web]!, /challenge: manual \(→ http-01\)/);
+    assert.equal(lines[web + 1], `    carried over: auth hook '${script} auth "${logs.http}" '${webroot}'', cleanup hook '${script} cleanup "${logs.http}" '${webroot}''`);
+
+    const dry = await runCli(['import', 'certbot', '--certbot-dir', tree.configDir, '--account-key', accountKey(), '--cert-dir', certDir(), '--dry-run']);
+    assertSuccess(dry);
+    assert.ok(dry.stdout.includes(`[dry-run] Would carry over for mig.example: auth hook '${hooks.dnsAuth}', `), dry.stdout);
+    assert.doesNotMatch(dry.stderr, /requires a DNS hook/, 'the certbot auth hook is the DNS hook');
+    assert.equal(existsSync(accountKey()), false);
+    assert.equal(existsSync(certDir()), false);
+  });
+
+  it('import stores the hooks as certbot_auth_hook / certbot_cleanup_hook and reuse_key', async () => {
+    const r = await runCli(['import', 'certbot', '--certbot-dir', tree.configDir, '--account-key', accountKey(), '--cert-dir', certDir()]);
+    assertSuccess(r);
+    assert.match(r.stdout, /^ {4}Carried over: auth hook '.*', cleanup hook '.*', reuse_key$/m);
+    const cfg = tomlOf(join(certDir(), 'mig.example.pem.renewal.toml'));
+    assert.equal(cfg.challenge_type, 'dns-01');
+    assert.equal(cfg.certbot_auth_hook, hooks.dnsAuth);
+    assert.equal(cfg.certbot_cleanup_hook, hooks.dnsCleanup);
+    assert.equal(cfg.reuse_key, true);
+    assert.equal(cfg.dns_hook, undefined);
+    const web = tomlOf(join(certDir(), 'web.mig.example.pem.renewal.toml'));
+    assert.equal(web.challenge_type, 'http-01');
+    assert.equal(web.certbot_auth_hook, `${script} auth "${logs.http}" '${webroot}'`);
+    assert.equal(web.reuse_key, undefined, 'certbot did not reuse this key');
+  });
+
+  it('renew with nothing edited: the same dns-01 hooks run through the shell with certbot\'s variables', async () => {
+    const byCertbot = calls(logs.dns);
+    const chain = join(certDir(), 'mig.example.pem');
+    const serialBefore = serialOf(await openssl(['x509', '-in', chain, '-noout', '-serial']));
+    const keyBefore = readFileSync(`${chain}.key.pem`, 'utf8');
+    writeFileSync(logs.dns, '');
+    const r = await runCli(['renew', '--renewal-config', `${chain}.renewal.toml`, '--force', '--server-ca', pebble.caPemPath],
+      { env: { AKAMU_EAB_KEY: 'must-not-leak', CERTBOT_TOKEN: 'inherited' } });
+    assertSuccess(r);
+    assert.notEqual(serialOf(await openssl(['x509', '-in', chain, '-noout', '-serial'])), serialBefore, 'a new certificate');
+    const text = await openssl(['x509', '-in', chain, '-noout', '-text']);
+    for (const n of ['DNS:mig.example', 'DNS:*.mig.example', 'DNS:www.mig.example']) assert.ok(text.includes(n), n);
+    assert.equal(readFileSync(`${chain}.key.pem`, 'utf8'), keyBefore, 'reuse_key: the key was kept');
+
+    const seen = calls(logs.dns);
+    const auth = seen.filter((c) => c.op === 'auth');
+    const cleanup = seen.filter((c) => c.op === 'cleanup');
+    assert.equal(auth.length, 3);
+    assert.equal(cleanup.length, 3);
+    assert.ok(seen.slice(0, 3).every((c) => c.op === 'auth'), 'every auth hook before any cleanup hook');
+    // what certbot itself gave the same hooks for the same names
+    const certbotAuth = byCertbot.filter((c) => c.op === 'auth');
+    assert.equal(certbotAuth.length, 3);
+    for (const set of [certbotAuth, auth]) {
+      assert.deepEqual(set.map((c) => Object.keys(c.env).sort()), set.map(() => ['CERTBOT_ALL_DOMAINS', 'CERTBOT_DOMAIN', 'CERTBOT_REMAINING_CHALLENGES', 'CERTBOT_VALIDATION']));
+      assert.deepEqual(set.map((c) => c.env.CERTBOT_REMAINING_CHALLENGES), ['2', '1', '0']);
+      assert.deepEqual(set.map((c) => c.env.CERTBOT_DOMAIN).sort(), ['mig.example', 'mig.example', 'www.mig.example']);
+      for (const c of set) {
+        assert.equal(sorted(c.env.CERTBOT_ALL_DOMAINS!), 'mig.example,mig.example,www.mig.example');
+        assert.match(c.env.CERTBOT_VALIDATION!, /^[A-Za-z0-9_-]{43}$/, 'the TXT value');
+      }
+      assert.equal(new Set(set.map((c) => c.env.CERTBOT_ALL_DOMAINS)).size, 1, 'one list for the whole order');
+    }
+    // the cleanup hook also gets the auth hook's output, per challenge
+    for (const c of cleanup) {
+      assert.equal(c.env.CERTBOT_AUTH_OUTPUT, `published ${c.env.CERTBOT_DOMAIN} ${c.env.CERTBOT_VALIDATION}`);
+      assert.ok(auth.some((a) => a.env.CERTBOT_VALIDATION === c.env.CERTBOT_VALIDATION));
+    }
+    assert.equal(new Set(auth.map((c) => c.env.CERTBOT_VALIDATION)).size, 3);
+  });
+
+  it('renew with nothing edited: the http-01 auth hook places the token, with CERTBOT_TOKEN', async () => {
+    const chain = join(certDir(), 'web.mig.example.pem');
+    const keyBefore = readFileSync(`${chain}.key.pem`, 'utf8');
+    writeFileSync(logs.http, '');
+    const server = await serveWebroot(webroot, pebble.httpPort);
+    let r;
+    try {
+      r = await runCli(['renew', '--renewal-config', `${chain}.renewal.toml`, '--force', '--server-ca', pebble.caPemPath]);
+    } finally {
+      await server.close();
+    }
+    assertSuccess(r);
+    assert.notEqual(readFileSync(`${chain}.key.pem`, 'utf8'), keyBefore, 'no reuse_key: a new key');
+    const [auth, cleanup, ...rest] = calls(logs.http);
+    assert.equal(rest.length, 0);
+    assert.equal(auth!.op, 'auth');
+    assert.equal(cleanup!.op, 'cleanup');
+    assert.equal(auth!.env.CERTBOT_DOMAIN, 'web.mig.example');
+    assert.equal(auth!.env.CERTBOT_ALL_DOMAINS, 'web.mig.example');
+    assert.equal(auth!.env.CERTBOT_REMAINING_CHALLENGES, '0');
+    assert.match(auth!.env.CERTBOT_TOKEN!, /^[A-Za-z0-9_-]+$/);
+    assert.equal(auth!.env.CERTBOT_VALIDATION!.split('.')[0], auth!.env.CERTBOT_TOKEN, 'the key authorization');
+    assert.equal(cleanup!.env.CERTBOT_TOKEN, auth!.env.CERTBOT_TOKEN);
+    assert.equal(existsSync(join(webroot, '.well-known', 'acme-challenge', auth!.env.CERTBOT_TOKEN!)), false, 'the cleanup hook removed the token');
+  });
+
+  it('the hooks never see inherited AKAMU_* variables (secrets) or stale CERTBOT_* ones', () => {
+    for (const c of [...calls(logs.dns), ...calls(logs.http)]) {
+      assert.deepEqual(Object.keys(c.env).filter((k) => k.startsWith('AKAMU_')), [], JSON.stringify(c));
+    }
+    for (const c of calls(logs.dns)) assert.equal(c.env.CERTBOT_TOKEN, undefined, 'no CERTBOT_TOKEN for dns-01');
+  });
+
+  it('a failing certbot auth hook fails the renewal before anything is triggered, with one error line', async () => {
+    const chain = join(certDir(), 'mig.example.pem');
+    const cfg = readFileSync(`${chain}.renewal.toml`, 'utf8');
+    const broken = join(work, 'broken.renewal.toml');
+    writeFileSync(broken, cfg.replace(/^certbot_auth_hook = .*$/m, 'certbot_auth_hook = "echo nope >&2; exit 3"'));
+    const before = readFileSync(chain, 'utf8');
+    const r = await runCli(['renew', '--renewal-config', broken, '--force', '--server-ca', pebble.caPemPath]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^error: .*certbot auth hook 'echo nope >&2; exit 3' for (www\.)?mig\.example exited with status 3: nope/m);
+    assert.equal(readFileSync(chain, 'utf8'), before, 'the certificate is untouched');
+  });
+});
