@@ -12,6 +12,8 @@ import type { Runtime } from './runtime.js';
 /** How main.ts runs a command: it builds the runtime, awaits the command's result and renders it. */
 export interface CommandRunner {
   setVerbosity(verbosity: number): void;
+  /** Before the action runs: `--json` was given, and the command's name (`account show`). */
+  setOutput(output: { json: boolean; command: string }): void;
   run(command: (rt: Runtime) => Promise<CommandResult>): Promise<void>;
 }
 
@@ -142,6 +144,13 @@ export type RevokeOptions = OptionsOf<typeof defineRevoke>;
 export type RenewOptions = OptionsOf<typeof defineRenew>;
 export type ImportCertbotOptions = OptionsOf<typeof defineImportCertbot>;
 
+/** `account show` for the `show` below `account`: the command's name as typed, without the program's. */
+function commandPath(cmd: { name(): string; parent: { name(): string; parent: unknown } | null }): string {
+  const names: string[] = [];
+  for (let c: typeof cmd | null = cmd; c?.parent; c = c.parent as typeof cmd | null) names.unshift(c.name());
+  return names.join(' ');
+}
+
 export function buildProgram(runner: CommandRunner, output: { writeOut(s: string): void; writeErr(s: string): void }) {
   const program = new Command()
     .name('akamu-cli')
@@ -152,7 +161,11 @@ export function buildProgram(runner: CommandRunner, output: { writeOut(s: string
     .configureOutput(output)
     .exitOverride()
     .showSuggestionAfterError(true)
-    .hook('preAction', (thisCommand) => runner.setVerbosity(Number(thisCommand.opts().verbose)));
+    .addOption(new Option('--json', 'print one JSON document on stdout (the result, or the error) instead of text').default(false))
+    .hook('preAction', (thisCommand, actionCommand) => {
+      runner.setVerbosity(Number(thisCommand.opts().verbose));
+      runner.setOutput({ json: thisCommand.opts().json === true, command: commandPath(actionCommand) });
+    });
   /** An action that imports its command module only when it runs. */
   const lazy = <M, O>(load: () => Promise<M>, pick: (m: M) => (opts: O, rt: Runtime) => Promise<CommandResult>) =>
     (opts: O): Promise<void> => runner.run(async (rt) => pick(await load())(opts, rt));

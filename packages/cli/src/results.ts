@@ -7,6 +7,9 @@
  * follows are reported as they happen, as CommandEvents (a key written before the account is
  * registered, the renewal decision before the issuance, each imported certificate…), so the
  * operator sees them even when a later step fails; the result carries the same facts again.
+ *
+ * `--json` prints a result as it is (render/json.ts): name fields for a JSON reader too, and do not
+ * name a top-level field `version`, `events`, `notes` or `error` (the document has those).
  */
 import type { Identifier } from 'akamu-client';
 
@@ -78,6 +81,9 @@ export interface IssueResult {
     url?: string;
     /** The profile the server says it used. */
     profile?: string;
+    /** The leaf's serial number: lower-case hex without leading zero bytes. */
+    serial: string;
+    notAfter: Date;
   };
   certificateKey: GeneratedKey & { generated: boolean };
   renewalConfigPath: string;

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import {
   PrivateKey, UsageError, AkamuError, parseKeyType, issueCertificate, buildCsr, splitPemCertificates, certificateFacts,
-  publicKeyMatches, type KeyType, type AcmeClient, type Authorization, type Identifier, type Logger, type Solver,
+  publicKeyMatches, type KeyType, type AcmeClient, type Authorization, type Identifier, type IssueEvents, type Logger, type Solver,
 } from 'akamu-client';
 import { registerAccount, saveGeneratedKey } from '../account-session.js';
 import { StepError } from '../errors.js';
@@ -233,15 +233,28 @@ async function useAccount(client: AcmeClient, plan: IssuePlan, rt: Runtime): Pro
 /** `*.example.com` for a wildcard authorization. */
 const authorizationName = (a: Authorization): string => (a.wildcard && !a.identifier.value.startsWith('*.') ? `*.${a.identifier.value}` : a.identifier.value);
 
-/** The info-level progress lines of an issuance, and the start of work that can use the CA's validation time. */
-function progressEvents(log: Logger, onTriggered: () => void) {
+/**
+ * The info-level progress lines of an issuance, the start of work that can use the CA's validation
+ * time, and whatever else watches the issuance (`watch`: the progress line on a terminal).
+ */
+function progressEvents(log: Logger, onTriggered: () => void, watch: IssueEvents = {}): IssueEvents {
   return {
-    onOrderPlaced: (o: { url: string; authorizations: string[] }) =>
-      log.info(`order placed: ${o.url} (${o.authorizations.length} authorization${o.authorizations.length === 1 ? '' : 's'})`),
-    onAuthorizationDone: (a: Authorization) => log.info(`authorization for ${authorizationName(a)}: ${a.status}`),
-    onChallengeTriggered: onTriggered,
-    onOrderReady: (o: { status: string }) => {
+    ...watch,
+    onOrderPlaced: (o) => {
+      log.info(`order placed: ${o.url} (${o.authorizations.length} authorization${o.authorizations.length === 1 ? '' : 's'})`);
+      watch.onOrderPlaced?.(o);
+    },
+    onAuthorizationDone: (a) => {
+      log.info(`authorization for ${authorizationName(a)}: ${a.status}`);
+      watch.onAuthorizationDone?.(a);
+    },
+    onChallengeTriggered: (ctx) => {
+      onTriggered();
+      watch.onChallengeTriggered?.(ctx);
+    },
+    onOrderReady: (o) => {
       if (o.status === 'ready') log.info('all authorizations valid; finalizing');
+      watch.onOrderReady?.(o);
     },
   };
 }
@@ -272,7 +285,7 @@ function orderCertificate(client: AcmeClient, plan: IssuePlan, replaces: string 
     events: progressEvents(rt.log, () => {
       void startCsr();
       onTriggered();
-    }),
+    }, rt.issueEvents),
     pollTimeoutMs: plan.pollTimeout * 1000,
     log: rt.log.child('akamu_client'),
     signal: rt.signal,
@@ -334,10 +347,9 @@ export async function executeIssue(plan: IssuePlan, client: AcmeClient, rt: Runt
   if (!leaf || !(await publicKeyMatches(leaf, key))) {
     throw new AkamuError('the server returned a certificate that does not match the certificate key; nothing was written');
   }
-  if (rt.log.enabled('info')) {
-    const facts = await certificateFacts(leaf);
-    rt.log.info(`certificate downloaded: serial ${facts.serialHex}, not after ${facts.notAfter.toISOString().replace(/\.\d{3}Z$/, 'Z')}`);
-  }
+  const facts = await certificateFacts(leaf);
+  const { notAfter } = facts;
+  rt.log.info(`certificate downloaded: serial ${facts.serialHex}, not after ${notAfter.toISOString().replace(/\.\d{3}Z$/, 'Z')}`);
   const configPath = renewalConfigPath(opts.out);
   const profile = result.order.profile ?? opts.profile;
   const config = renewalConfig(plan, key.keyType, profile, await contacts.get());
@@ -354,7 +366,7 @@ export async function executeIssue(plan: IssuePlan, client: AcmeClient, rt: Runt
     command: 'issue',
     identifiers: plan.identifiers,
     account,
-    certificate: { path: opts.out, url: result.order.certificate, profile },
+    certificate: { path: opts.out, url: result.order.certificate, profile, serial: facts.serialHex, notAfter },
     certificateKey: { path: plan.certKey.path, keyType: key.keyType, generated: plan.certKey.isNew },
     renewalConfigPath: configPath,
     eabKeyNotStored: opts.eabKey !== undefined,
