@@ -6,10 +6,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Authorization, Order } from 'akamu-client';
 import { createProgress, ERASE, FRAME_MS, SPINNER, type Interval } from '../src/render/progress.js';
 import { cliBin, freePort } from '../../testkit/src/index.js';
+import { writeSlowDnsHook } from '../../testkit/src/processes.js';
 import { setupWithAccount, runCli, assertSuccess, type AccountEnv } from './helpers.js';
 
 /** A clock the test advances by hand. */
@@ -140,8 +142,8 @@ function screen(text: string): string[] {
   return lines.map((l) => Array.from(l, (c) => c ?? ' ').join(''));
 }
 
-/** Run the built CLI in a pseudo-terminal (util-linux `script`); returns everything the terminal received. */
-function inTerminal(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number | null; output: string }> {
+/** Start the built CLI in a pseudo-terminal (util-linux `script`); `done` has everything the terminal received. */
+function startInTerminal(args: string[], env: Record<string, string | undefined> = {}): { done: Promise<{ code: number | null; output: string }> } {
   const quote = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
   const command = [process.execPath, cliBin, ...args].map(quote).join(' ');
   const childEnv: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color', SHELL: '/bin/sh' };
@@ -150,20 +152,26 @@ function inTerminal(args: string[], env: Record<string, string | undefined> = {}
     if (v === undefined) delete childEnv[k];
     else childEnv[k] = v;
   }
-  return new Promise((resolve, reject) => {
-    // -q quiet, -f flush at once, -e the command's exit status, -c the command; the typescript goes nowhere
-    const child = spawn('script', ['-qfec', command, '/dev/null'], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (b: Buffer) => { output += b.toString('utf8'); });
-    child.stderr.on('data', (b: Buffer) => { output += b.toString('utf8'); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  // -q quiet, -f flush at once, -e the command's exit status, -c the command; the typescript goes nowhere
+  const child = spawn('script', ['-qfec', command, '/dev/null'], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (b: Buffer) => { output += b.toString('utf8'); });
+  child.stderr.on('data', (b: Buffer) => { output += b.toString('utf8'); });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  const done = new Promise<{ code: number | null; output: string }>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, output });
     });
   });
+  return { done };
 }
+
+const inTerminal = (args: string[], env: Record<string, string | undefined> = {}) => startInTerminal(args, env).done;
+
+/** The parent of a process (Linux). */
+const parentOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
 
 describe('the progress line in a real terminal, against Pebble', () => {
   let env: AccountEnv;
@@ -197,6 +205,22 @@ describe('the progress line in a real terminal, against Pebble', () => {
     const shown = screen(r.output);
     assert.deepEqual(shown.filter((l) => /validating|[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/.test(l)), [], shown.join('\n'));
     assert.ok(shown.some((l) => l.startsWith('error: authorization for ')), shown.join('\n'));
+  });
+
+  it('is erased when the run is interrupted (SIGINT while the DNS hook runs)', async () => {
+    const marks = join(env.dir, 'tty-marks');
+    mkdirSync(marks);
+    const hook = writeSlowDnsHook(marks);
+    const run = startInTerminal(['issue', ...env.server, '--account-key', env.key, '-d', 'tty-int.example', '--challenge', 'dns-01',
+      '--dns-hook', hook.path, '--out', join(env.dir, 'tty-int', 'c.pem')], hook.env);
+    const { hookPid } = await hook.added();
+    process.kill(parentOf(hookPid), 'SIGINT'); // the CLI runs the hook
+    const r = await run.done;
+    assert.equal(r.code, 130, r.output);
+    assert.ok(r.output.includes(' validating: 0 valid, 1 pending, 0 failed'), JSON.stringify(r.output));
+    const shown = screen(r.output);
+    assert.deepEqual(shown.filter((l) => /validating|[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/.test(l)), [], shown.join('\n'));
+    assert.ok(shown.includes('error: interrupted by SIGINT'), shown.join('\n'));
   });
 
   it('prints nothing extra with NO_COLOR, with --json, or when stderr is not a terminal', async () => {
