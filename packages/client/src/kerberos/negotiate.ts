@@ -10,7 +10,7 @@ import { open } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { childLogger, type Logger } from '../log.js';
+import { silentLogger, type Logger } from '../log.js';
 import { headerValue, type HttpRequest, type HttpResponse, type Transport } from '../transport/types.js';
 import { loadKerberos, withKrb5Env, type GssClientContext } from './binding.js';
 import { KerberosError, gssFailure } from './errors.js';
@@ -82,7 +82,7 @@ async function firstStep(keytab: string, service: string): Promise<{ ctx: GssCli
  * continuations and checks the server's mutual-authentication token; KerberosError on failure.
  */
 export async function negotiateRequest(transport: Transport, request: HttpRequest, opts: NegotiateOptions): Promise<HttpResponse> {
-  const log = childLogger(opts.logger, 'kerberos');
+  const log = opts.logger ?? silentLogger;
   const service = opts.servicePrincipal ?? serviceForUrl(request.url);
   await checkKeytab(opts.keytab);
   log.debug(`${request.method} ${request.url}: Negotiate (SPNEGO) as the principal of keytab ${opts.keytab}, service ${service}`);
