@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { kerberosSkip, repoRoot, runProgram, startKdc, startTestCa, type Kdc, type TestCa } from '../../testkit/src/index.js';
@@ -57,6 +58,20 @@ describe('GSSAPI-authenticated EAB', { skip: kerberosSkip(), timeout: 240_000 },
       assert.equal(plain.accountPrincipal(registered(key)), undefined);
     } finally {
       await plain.stop();
+    }
+  });
+
+  it('over http+unix://: /acme/eab on the same socket, service HTTP@<local hostname>', async () => {
+    const unix = await startTestCa({ dnsServer: false, socketPath: join(dir, 'ca.sock'), gssapi: { keytab: kdc.serviceKeytab } });
+    try {
+      const key = join(dir, 'unix.pem');
+      const r = await cli(['-v', 'account', 'register', '--server', unix.directoryUrl, '--account-key', key, '--agree-tos', '--gssapi-keytab', keytab]);
+      assertSuccess(r);
+      assert.match(r.stderr, new RegExp(`authenticated to HTTP@${hostname().replace(/\./g, '\\.')} as ${PRINCIPAL}`));
+      assert.match(r.stderr, new RegExp(`^GSSAPI authenticated as: ${PRINCIPAL}$`, 'm'));
+      assert.equal(unix.accountPrincipal(registered(key)), PRINCIPAL);
+    } finally {
+      await unix.stop();
     }
   });
 
