@@ -6,6 +6,7 @@
  * answered (a continuation); the final answer must carry the server's token, which completes the
  * context (mutual authentication) — otherwise the response is not trusted. Tokens never reach a log.
  */
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -47,7 +48,8 @@ export function negotiateToken(res: HttpResponse): string | undefined {
 async function checkKeytab(path: string): Promise<void> {
   let head: Buffer;
   try {
-    const fh = await open(path, 'r');
+    // non-blocking: a FIFO in the keytab's place must not hang the run (it is refused below)
+    const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       if (!(await fh.stat()).isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTFILE' });
       head = Buffer.alloc(2);
