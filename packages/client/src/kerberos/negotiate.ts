@@ -105,7 +105,10 @@ export async function negotiateRequest(transport: Transport, request: HttpReques
       continue;
     }
     if (reply) {
-      const answer = await step(reply);
+      const answer = await ctx.step(reply).catch((err: unknown) => {
+        const gss = String((err as Error)?.message ?? err).replace(/[\r\n]+/g, ' ');
+        throw new KerberosError(`${request.url}: the server's Kerberos token does not verify (mutual authentication failed: ${gss})`, 'kerberos', { cause: err });
+      });
       if (!ctx.contextComplete || answer) {
         throw new KerberosError(`${request.url}: the server's Kerberos token does not complete the authentication (mutual authentication failed)`, 'kerberos');
       }
