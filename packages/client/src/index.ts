@@ -43,7 +43,7 @@ export { unixSocketPath } from './transport/unix.js';
 export type { Transport, HttpRequest, HttpResponse, TlsPeerInfo } from './transport/types.js';
 
 // ---- ACME: client, issuance, renewal ------------------------------------------------------------
-export { AcmeClient, type AcmeClientOptions, type NewAccountOptions } from './acme/client.js';
+export { AcmeClient, type AcmeClientOptions, type NewAccountOptions, type PreferredChain } from './acme/client.js';
 export { issueCertificate, type IssueOptions, type IssueResult, type IssueEvents } from './acme/issue.js';
 export { renewalDecision, ariDecisionTime, expiryRenewalTime, type RenewalDecision, type RenewalReason, type RenewalInput } from './acme/renewal.js';
 export type { RenewalInfo } from './acme/ari.js';
