@@ -83,6 +83,11 @@ export interface IssueResult {
   renewalConfigPath: string;
   /** `--eab-key` was given: the HMAC key is not kept in the renewal config. */
   eabKeyNotStored: boolean;
+  /**
+   * `--preferred-chain`: the issuer CN asked for, whether a chain with that top issuer was found
+   * (else the default chain was written) and the top issuer CNs of the chains offered, default first.
+   */
+  preferredChain?: { requested: string; matched: boolean; offered: string[] };
 }
 
 /**

@@ -100,6 +100,10 @@ function renderIssue(r: IssueResult, o: TextOutput): void {
   o.out(`Certificate key:  ${r.certificateKey.path}`);
   o.out(`Renewal config:   ${r.renewalConfigPath}`);
   o.out(`To renew: akamu-cli renew --renewal-config ${r.renewalConfigPath}`);
+  if (r.preferredChain && !r.preferredChain.matched) {
+    const offered = r.preferredChain.offered.map((n) => `'${n}'`).join(', ');
+    o.err(`Note: no chain offered by the server has a top certificate issued by '${r.preferredChain.requested}' (offered: ${offered}); the default chain was written`);
+  }
   if (r.eabKeyNotStored) {
     o.err('Note: the EAB HMAC key is NOT saved in the renewal config; supply --eab-key again if the account ever has to be registered anew.');
   }

@@ -1,0 +1,190 @@
+/**
+ * `--webroot DIR`: http-01 answered by token files that a web server (here a small static server on
+ * the port Pebble's VA connects to) serves from DIR. End to end against Pebble with the built CLI,
+ * plus the solver's path-safety rules in-process.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, lstatSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import * as http from 'node:http';
+import { join } from 'node:path';
+import { parse } from 'smol-toml';
+import { serveWebroot, tempDir } from '../../testkit/src/index.js';
+import { silentLogger, type ChallengeContext } from 'akamu-client';
+import { WebrootSolver } from '../src/webroot.js';
+import { setupWithAccount, runCli, assertFailure, assertSuccess, verifyChain, type AccountEnv } from './helpers.js';
+
+interface Served { token: string; fileMode: number; dirModes: number[]; body: string }
+
+/** A static server for `root` on `port` that records the mode of each token file it serves. */
+async function recordingServer(root: string, port: number): Promise<{ served: Served[]; close(): Promise<void> }> {
+  const served: Served[] = [];
+  const server = http.createServer((req, res) => {
+    const m = /^\/\.well-known\/acme-challenge\/([A-Za-z0-9_-]+)$/.exec(req.url ?? '');
+    if (!m) return void res.writeHead(404).end();
+    const file = join(root, '.well-known', 'acme-challenge', m[1]!);
+    readFile(file, 'utf8').then((body) => {
+      served.push({
+        token: m[1]!, body,
+        fileMode: statSync(file).mode & 0o777,
+        dirModes: [join(root, '.well-known'), join(root, '.well-known', 'acme-challenge')].map((d) => statSync(d).mode & 0o777),
+      });
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(body);
+    }, () => res.writeHead(404).end());
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
+  return {
+    served,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+describe('issue --webroot', () => {
+  let env: AccountEnv;
+  before(async () => {
+    env = await setupWithAccount();
+  });
+  after(async () => env.pebble.stop());
+
+  const issue = (extra: string[]) => runCli(['issue', ...env.server, '--account-key', env.key, ...extra]);
+
+  it('writes the tokens (0644, directories 0755) for the web server, removes them afterwards, records webroot', async () => {
+    const root = join(env.dir, 'www');
+    mkdirSync(root);
+    const web = await recordingServer(root, env.pebble.httpPort);
+    const out = join(env.dir, 'wr', 'fullchain.pem');
+    let r;
+    try {
+      r = await issue(['-d', 'wr.example.com', '-d', 'www.wr.example.com', '--webroot', root, '--out', out]);
+    } finally {
+      await web.close();
+    }
+    assertSuccess(r);
+    assert.match(await verifyChain(env, out, `${out}.key.pem`), /DNS:wr\.example\.com/);
+    assert.ok(web.served.length >= 2, `the web server served the tokens (${web.served.length})`);
+    for (const s of web.served) {
+      assert.equal(s.fileMode, 0o644, 'token file mode');
+      assert.deepEqual(s.dirModes, [0o755, 0o755], 'created directories are 0755');
+      assert.match(s.body, new RegExp(`^${s.token}\\.[A-Za-z0-9_-]+$`), 'the key authorization');
+    }
+    assert.deepEqual(readdirSync(root), [], 'tokens and the directories this run created are gone');
+    const cfg = parse(readFileSync(`${out}.renewal.toml`, 'utf8'));
+    assert.equal(cfg.webroot, root);
+    assert.equal(cfg.challenge_type, 'http-01');
+  });
+
+  it('keeps directories it did not create; removes its tokens after a failed validation', async () => {
+    const root = join(env.dir, 'www-fail');
+    mkdirSync(join(root, '.well-known', 'acme-challenge'), { recursive: true });
+    writeFileSync(join(root, '.well-known', 'acme-challenge', 'keep-me'), 'x');
+    // nothing serves the webroot: Pebble's VA cannot connect, the authorization fails
+    const r = await issue(['-d', 'wrfail.example.com', '--webroot', root, '--out', join(env.dir, 'wrfail', 'c.pem'), '--poll-timeout', '30']);
+    assertFailure(r, 1, /wrfail\.example\.com/);
+    assert.deepEqual(readdirSync(join(root, '.well-known', 'acme-challenge')), ['keep-me'], 'only the token was removed');
+  });
+
+  it('renews from the renewal config with the stored webroot', async () => {
+    const root = join(env.dir, 'www-renew');
+    mkdirSync(root);
+    const out = join(env.dir, 'wrr', 'fullchain.pem');
+    let web = await serveWebroot(root, env.pebble.httpPort);
+    try {
+      assertSuccess(await issue(['-d', 'wrr.example.com', '--webroot', root, '--out', out]));
+    } finally {
+      await web.close();
+    }
+    const first = readFileSync(out, 'utf8');
+    web = await serveWebroot(root, env.pebble.httpPort);
+    try {
+      const r = await runCli(['renew', '--renewal-config', `${out}.renewal.toml`, '--server-ca', env.pebble.caPemPath, '--force']);
+      assertSuccess(r);
+    } finally {
+      await web.close();
+    }
+    assert.notEqual(readFileSync(out, 'utf8'), first, 'a new chain was written');
+    assert.deepEqual(readdirSync(root), []);
+  });
+
+  it('refuses, before ordering: a missing webroot, a .well-known link leading outside it, wildcards', async () => {
+    const before = env.pebble.requestCount();
+    assertFailure(await issue(['-d', 'x.example.com', '--webroot', join(env.dir, 'nope'), '--out', join(env.dir, 'n1.pem')]), 2,
+      /--webroot \S+nope: no such file or directory$/);
+    const root = join(env.dir, 'www-link');
+    const outside = join(env.dir, 'outside');
+    mkdirSync(root);
+    mkdirSync(outside);
+    symlinkSync(outside, join(root, '.well-known'));
+    assertFailure(await issue(['-d', 'x.example.com', '--webroot', root, '--out', join(env.dir, 'n2.pem')]), 2,
+      /\.well-known leads outside the webroot .*refusing to write there$/);
+    assert.deepEqual(readdirSync(outside), [], 'nothing was created outside the webroot');
+    assertFailure(await issue(['-d', '*.example.com', '--webroot', root, '--out', join(env.dir, 'n3.pem')]), 2,
+      /http-01 cannot validate wildcard identifiers: \*\.example\.com; use --challenge dns-01$/);
+    assert.equal(env.pebble.requestCount(), before, 'nothing was sent to the CA');
+  });
+});
+
+describe('WebrootSolver', () => {
+  const ctx = (value: string, token: string): ChallengeContext => ({
+    authorization: { url: 'https://ca/authz/1', status: 'pending', identifier: { type: 'dns', value }, challenges: [] },
+    challenge: { type: 'http-01', url: `https://ca/chall/${token}`, status: 'pending', token },
+    identifier: { type: 'dns', value },
+    keyAuthorization: `${token}.thumb`,
+    accountUrl: 'https://ca/acct/1',
+    thumbprint: 'thumb',
+    directory: { newNonce: '', newAccount: '', newOrder: '' } as ChallengeContext['directory'],
+  });
+
+  it('never writes through a link planted at the token name; removes only its own files', async () => {
+    const root = tempDir('akamu-webroot-unit-');
+    const victim = join(tempDir('akamu-victim-'), 'victim');
+    writeFileSync(victim, 'precious');
+    mkdirSync(join(root, '.well-known', 'acme-challenge'), { recursive: true });
+    symlinkSync(victim, join(root, '.well-known', 'acme-challenge', 'tokA'));
+    const s = new WebrootSolver({ webroot: root, log: silentLogger });
+    s.check([{ type: 'dns', value: 'a.example' }]);
+    await s.start();
+    const c = ctx('a.example', 'tokA');
+    await s.prepare(c);
+    const file = join(root, '.well-known', 'acme-challenge', 'tokA');
+    assert.ok(!lstatSync(file).isSymbolicLink(), 'the link was replaced by a file');
+    assert.equal(readFileSync(file, 'utf8'), 'tokA.thumb');
+    assert.equal(readFileSync(victim, 'utf8'), 'precious', 'the link target is untouched');
+    await s.cleanup(c);
+    await s.stop();
+    assert.ok(!existsSync(file));
+    assert.ok(existsSync(join(root, '.well-known', 'acme-challenge')), 'directories it did not create stay');
+  });
+
+  it('webroot_map: a directory per name, the default for the rest; an unlisted name without a default is refused', async () => {
+    const a = tempDir('akamu-webroot-a-');
+    const b = tempDir('akamu-webroot-b-');
+    const s = new WebrootSolver({ webroot: b, map: { 'A.Example.': a }, log: silentLogger });
+    s.check([{ type: 'dns', value: 'a.example' }, { type: 'dns', value: 'b.example' }]);
+    await s.start();
+    await s.prepare(ctx('a.example', 'tok1'));
+    await s.prepare(ctx('b.example', 'tok2'));
+    assert.equal(readFileSync(join(a, '.well-known', 'acme-challenge', 'tok1'), 'utf8'), 'tok1.thumb');
+    assert.equal(readFileSync(join(b, '.well-known', 'acme-challenge', 'tok2'), 'utf8'), 'tok2.thumb');
+    await s.cleanup(ctx('a.example', 'tok1'));
+    await s.cleanup(ctx('b.example', 'tok2'));
+    await s.stop();
+    assert.deepEqual([readdirSync(a), readdirSync(b)], [[], []], 'the directories it created are removed');
+    const onlyMap = new WebrootSolver({ map: { 'a.example': a }, log: silentLogger });
+    assert.throws(() => onlyMap.check([{ type: 'dns', value: 'a.example' }, { type: 'dns', value: 'c.example' }]),
+      /no webroot for c\.example: add it to webroot_map or pass --webroot DIR/);
+  });
+
+  it('refuses a token that is not base64url (it could name another path)', async () => {
+    const root = tempDir('akamu-webroot-tok-');
+    const s = new WebrootSolver({ webroot: root, log: silentLogger });
+    s.check([{ type: 'dns', value: 'a.example' }]);
+    await s.start();
+    await assert.rejects(s.prepare(ctx('a.example', '../../etc/x')), /has no usable token/);
+    await s.stop();
+    assert.deepEqual(readdirSync(root), []);
+  });
+});
