@@ -199,4 +199,6 @@ export type CommandEvent =
   /** A note about the account key (no lineage) or one lineage. */
   | { type: 'certbot-note'; lineage?: string; note: string }
   | { type: 'certbot-account-written'; account: ImportedAccount }
-  | { type: 'certbot-certificate-written'; certificate: ImportedCertificate };
+  | { type: 'certbot-certificate-written'; certificate: ImportedCertificate }
+  /** IP addresses were asked for without a profile, and the CA offers a short-lived one (some CAs require it for IPs). */
+  | { type: 'profile-suggested'; profile: string; ipAddresses: string[] };

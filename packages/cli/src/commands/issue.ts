@@ -327,6 +327,7 @@ export async function withListeners<T>(plan: IssuePlan, work: () => Promise<T>):
 export async function executeIssue(plan: IssuePlan, client: AcmeClient, rt: Runtime, extra: { replaces?: string } = {}): Promise<IssueResult> {
   const { opts } = plan;
   warnUnknownProfile(client, opts.profile, rt);
+  suggestShortlivedProfile(client, plan, rt);
   const used = await useAccount(client, plan, rt);
   const { account } = used;
   const contacts = contactsOf(client, used, rt);
@@ -406,6 +407,18 @@ export async function issue(opts: IssueOptions, rt: Runtime): Promise<IssueResul
   } finally {
     await plan.set.close();
   }
+}
+
+/**
+ * IP address certificates: some CAs (Let's Encrypt) issue them only under a short-lived profile.
+ * When none was asked for and the directory offers one named like that, a note suggests it.
+ */
+function suggestShortlivedProfile(client: AcmeClient, plan: IssuePlan, rt: Runtime): void {
+  if (plan.opts.profile !== undefined) return;
+  const ips = plan.identifiers.filter((i) => i.type === 'ip').map((i) => i.value);
+  if (ips.length === 0) return;
+  const profile = Object.keys(client.directory.meta?.profiles ?? {}).find((name) => /short[-_ ]?lived/i.test(name));
+  if (profile !== undefined) rt.emit({ type: 'profile-suggested', profile, ipAddresses: ips });
 }
 
 function warnUnknownProfile(client: AcmeClient, profile: string | undefined, rt: Runtime): void {

@@ -47,6 +47,8 @@ export function renderEvent(e: CommandEvent, o: TextOutput): void {
       return;
     case 'certbot-certificate-written':
       return renderImportedCertificate(e.certificate, o);
+    case 'profile-suggested':
+      return o.err(`Note: the server offers the profile '${e.profile}'; CAs such as Let's Encrypt issue certificates for IP addresses (${e.ipAddresses.join(', ')}) only with it: pass --profile ${e.profile}`);
   }
 }
 
