@@ -93,7 +93,8 @@ export class WebrootSolver implements Solver {
 
   /** The webroot for one name, or undefined. */
   webrootOf(id: Identifier): string | undefined {
-    const dir = this.map[id.value.toLowerCase()] ?? this.opts.webroot;
+    const name = id.value.toLowerCase();
+    const dir = Object.hasOwn(this.map, name) ? this.map[name] : this.opts.webroot;
     return dir === undefined ? undefined : resolve(dir);
   }
 
