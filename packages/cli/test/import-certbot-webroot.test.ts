@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parse } from 'smol-toml';
 import { certbotTree, certonlyArgs, runCertbot, serveWebroot, startPebble, tempDir, type CertbotTree, type Pebble } from '../../testkit/src/index.js';
 import { runCli, assertSuccess } from './helpers.js';
+import { mapWebroot } from '../src/certbot/challenge-map.js';
 
 describe('import certbot: webroot lineages', () => {
   let pebble: Pebble;
@@ -67,5 +68,22 @@ describe('import certbot: webroot lineages', () => {
       assert.notEqual(readFileSync(chain, 'utf8'), before, `${name}: a new chain`);
     }
     for (const dir of Object.values(sites)) assert.deepEqual(readdirSync(dir), [], `${dir}: no token or directory left behind`);
+  });
+});
+
+describe('certbot webroot settings → webroot / webroot_map', () => {
+  const conf = (webrootMap: Record<string, string>, webrootPath: string[] = []) => ({ webrootMap, webrootPath });
+  it('one directory → webroot; several → webroot_map (+ webroot_path for names it misses); none → built-in server with a note', () => {
+    assert.deepEqual(mapWebroot('standalone', conf({ 'a.example': '/w' }), ['a.example']), { notes: [] });
+    assert.deepEqual(mapWebroot('webroot', conf({ 'a.example': '/w', 'B.example': '/w' }, ['/w']), ['a.example', 'b.example']), { webroot: '/w', notes: [] });
+    assert.deepEqual(mapWebroot('webroot', conf({}, ['/w']), ['a.example']), { webroot: '/w', notes: [] });
+    assert.deepEqual(mapWebroot('webroot', conf({ 'a.example': '/a', 'b.example': '/b' }, ['/a', '/b']), ['a.example', 'b.example']),
+      { webrootMap: { 'a.example': '/a', 'b.example': '/b' }, notes: [] });
+    assert.deepEqual(mapWebroot('webroot', conf({ 'a.example': '/a', 'b.example': '/b' }, ['/c']), ['a.example', 'b.example', 'c.example']),
+      { webrootMap: { 'a.example': '/a', 'b.example': '/b' }, webroot: '/c', notes: [] });
+    assert.match(mapWebroot('webroot', conf({ 'a.example': '/a', 'b.example': '/b' }), ['a.example', 'b.example', 'c.example']).notes.join(),
+      /no webroot for c\.example in certbot's webroot_map/);
+    assert.match(mapWebroot('webroot', conf({}), ['a.example']).notes.join(), /names no webroot; akamu answers http-01 with its own server/);
+    assert.match(mapWebroot('webroot', conf({}, ['/a', '/b']), ['a.example']).notes.join(), /several webroots without a webroot_map; using \/a/);
   });
 });
