@@ -10,7 +10,9 @@ import { readFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import { join } from 'node:path';
 import { parse } from 'smol-toml';
-import { serveWebroot, tempDir } from '../../testkit/src/index.js';
+import { spawn } from 'node:child_process';
+import { cliBin, serveWebroot, tempDir } from '../../testkit/src/index.js';
+import { waitUntil } from '../../testkit/src/processes.js';
 import { silentLogger, type ChallengeContext } from 'akamu-client';
 import { WebrootSolver } from '../src/webroot.js';
 import { setupWithAccount, runCli, assertFailure, assertSuccess, verifyChain, type AccountEnv } from './helpers.js';
@@ -107,6 +109,37 @@ describe('issue --webroot', () => {
     }
     assert.notEqual(readFileSync(out, 'utf8'), first, 'a new chain was written');
     assert.deepEqual(readdirSync(root), []);
+  });
+
+  it('SIGINT while the CA validates: the token and the directories this run created are removed, exit 130', async () => {
+    const root = join(env.dir, 'www-int');
+    mkdirSync(root);
+    // the "web server" sees the token, then never answers: the run waits for the validation
+    let seen = '';
+    const held = new Set<http.ServerResponse>();
+    const server = http.createServer((req, res) => {
+      seen = req.url ?? '';
+      held.add(res);
+    });
+    await new Promise<void>((resolve) => server.listen(env.pebble.httpPort, '127.0.0.1', () => resolve()));
+    try {
+      const child = spawn(process.execPath, [cliBin, 'issue', ...env.server, '--account-key', env.key, '-d', 'wrint.example.com',
+        '--webroot', root, '--out', join(env.dir, 'wrint', 'c.pem')], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      await waitUntil('the CA to ask for the token', () => seen.startsWith('/.well-known/acme-challenge/'));
+      const token = seen.split('/').pop()!;
+      assert.ok(existsSync(join(root, '.well-known', 'acme-challenge', token)), 'the token file is there while the CA validates');
+      child.kill('SIGINT');
+      assert.equal(await done, 130, stderr);
+      assert.match(stderr, /^error: interrupted by SIGINT$/m);
+      assert.deepEqual(readdirSync(root), [], 'token and created directories removed');
+    } finally {
+      for (const res of held) res.destroy();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('refuses, before ordering: a missing webroot, a .well-known link leading outside it, wildcards', async () => {
