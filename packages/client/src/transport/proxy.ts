@@ -19,6 +19,7 @@ import * as http from 'node:http';
 import { isIP, type Socket } from 'node:net';
 import type * as tls from 'node:tls';
 import { UsageError } from '../errors.js';
+import { parseIp } from '../x509/ip.js';
 import type { Logger } from '../log.js';
 import { HttpAttemptError } from './errors.js';
 
@@ -87,26 +88,6 @@ function parseProxy(variable: string, raw: string): ProxyRoute {
   return route;
 }
 
-function ipBytes(text: string): Buffer | undefined {
-  const kind = isIP(text);
-  if (kind === 4) return Buffer.from(text.split('.').map(Number));
-  if (kind !== 6) return undefined;
-  // expand `::` and an embedded IPv4 tail into 8 groups
-  let t = text.toLowerCase();
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(t);
-  if (v4) {
-    const b = v4[1]!.split('.').map(Number);
-    t = t.slice(0, -v4[1]!.length) + `${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`;
-  }
-  const [head, tail] = t.split('::') as [string, string | undefined];
-  const h = head ? head.split(':') : [];
-  const tl = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - tl.length).fill('0'), ...tl];
-  const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
-  return out;
-}
-
 function inNet(addr: Buffer, net: { bytes: Buffer; bits: number }): boolean {
   if (addr.length !== net.bytes.length) return false;
   for (let i = 0; i < net.bits; i++) {
@@ -133,7 +114,7 @@ function parseNoProxyEntry(raw: string): NoProxyEntry | undefined {
     }
   }
   const cidr = /^(.+)\/(\d+)$/.exec(text);
-  const addr = ipBytes(cidr ? cidr[1]! : text);
+  const addr = parseIp(cidr ? cidr[1]! : text);
   if (addr) {
     const bits = cidr ? Math.min(Number(cidr[2]), addr.length * 8) : addr.length * 8;
     return { net: { bytes: addr, bits }, ...(port !== undefined ? { port } : {}) };
@@ -176,7 +157,7 @@ export class ProxyConfig {
   }
 
   private bypassed(host: string, port: number): boolean {
-    const addr = ipBytes(host);
+    const addr = parseIp(host);
     return this.bypass.some((e) => {
       if (e.port !== undefined && e.port !== port) return false;
       if (e.net) return addr !== undefined && inNet(addr, e.net);
