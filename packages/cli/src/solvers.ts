@@ -75,7 +75,7 @@ export function makeSolvers(opts: SolverOptions, identifiers: readonly Identifie
 }
 
 /** A webroot (or a webroot map) is configured. */
-export function usesWebroot(opts: Pick<SolverOptions, 'webroot' | 'webrootMap'>): boolean {
+function usesWebroot(opts: Pick<SolverOptions, 'webroot' | 'webrootMap'>): boolean {
   return opts.webroot !== undefined || (opts.webrootMap !== undefined && Object.keys(opts.webrootMap).length > 0);
 }
 
