@@ -24,9 +24,12 @@ describe('issue through an HTTP proxy', () => {
 
   it('HTTPS_PROXY: every request to the CA goes through CONNECT tunnels; the password is never logged', async () => {
     const before = proxy.tunnels();
+    const requestsBefore = env.pebble.requestCount();
     const r = await issue('px.example.com', { HTTPS_PROXY: withCredentials() }, ['-vv']);
     assertSuccess(r);
-    assert.ok(proxy.tunnels() > before, 'tunnels were opened');
+    const tunnels = proxy.tunnels() - before;
+    assert.ok(tunnels > 0, 'tunnels were opened');
+    assert.ok(tunnels < env.pebble.requestCount() - requestsBefore, `keep-alive inside the tunnels: ${tunnels} tunnels`);
     assert.ok(proxy.targets.every((t) => t === new URL(env.pebble.directoryUrl).host), `tunnels to Pebble only: ${proxy.targets.join(', ')}`);
     assert.equal(proxy.refused(), 0);
     await verifyChain(env, join(env.dir, 'px.example.com', 'fullchain.pem'), join(env.dir, 'px.example.com', 'fullchain.pem.key.pem'));
