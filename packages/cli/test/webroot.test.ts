@@ -15,6 +15,8 @@ import { cliBin, serveWebroot, tempDir } from '../../testkit/src/index.js';
 import { waitUntil } from '../../testkit/src/processes.js';
 import { silentLogger, type ChallengeContext } from 'akamu-client';
 import { WebrootSolver } from '../src/webroot.js';
+import * as toml from 'smol-toml';
+import { parseRenewalConfig, renderRenewalConfig, renewalConfigFromOptions } from '../src/files/renewal-config.js';
 import { setupWithAccount, runCli, assertFailure, assertSuccess, verifyChain, type AccountEnv } from './helpers.js';
 
 interface Served { token: string; fileMode: number; dirModes: number[]; body: string }
@@ -219,5 +221,27 @@ describe('WebrootSolver', () => {
     await assert.rejects(s.prepare(ctx('a.example', '../../etc/x')), /has no usable token/);
     await s.stop();
     assert.deepEqual(readdirSync(root), []);
+  });
+});
+
+describe('renewal config: webroot, webroot_map, preferred_chain', () => {
+  const base = { server: 'https://ca/dir', accountKey: '/a.pem', out: '/c.pem', certKey: '/c.pem.key.pem', identifiers: [{ type: 'dns', value: 'a.example' }] };
+  it('round-trips; webroot_map is a TOML table keyed by name, written after the plain keys', async () => {
+    const text = await renderRenewalConfig(renewalConfigFromOptions({
+      ...base, webroot: '/var/www/html', webrootMap: { 'a.example': '/var/www/a', 'b.example': '/var/www/b' }, preferredChain: 'ISRG Root X1',
+    }));
+    assert.match(text, /^webroot = "\/var\/www\/html"$/m);
+    assert.match(text, /^preferred_chain = "ISRG Root X1"$/m);
+    assert.match(text, /^\[webroot_map\]\n"a\.example" = "\/var\/www\/a"\n"b\.example" = "\/var\/www\/b"\n\n\[\[domains\]\]/m);
+    const cfg = parseRenewalConfig(text, 'x.toml', toml);
+    assert.deepEqual([cfg.webroot, { ...cfg.webroot_map }, cfg.preferred_chain], ['/var/www/html', { 'a.example': '/var/www/a', 'b.example': '/var/www/b' }, 'ISRG Root X1']);
+    const plain = await renderRenewalConfig(renewalConfigFromOptions({ ...base, webrootMap: {} }));
+    assert.doesNotMatch(plain, /webroot/, 'an empty map is not written');
+  });
+  it('a webroot_map that is not a table of strings names the file and the field', () => {
+    const head = 'server = "s"\naccount_key = "a"\ncert_path = "c"\ncert_key_path = "k"\n';
+    const tail = '\n[[domains]]\nvalue = "a.example"\n';
+    assert.throws(() => parseRenewalConfig(`${head}webroot_map = "/var/www"${tail}`, 'r.toml', toml), /^UsageError: r\.toml: 'webroot_map' must be a table of strings$/);
+    assert.throws(() => parseRenewalConfig(`${head}${tail}[webroot_map]\n"a.example" = 1\n`, 'r.toml', toml), /'webroot_map' must be a table of strings/);
   });
 });
