@@ -110,6 +110,11 @@ export class WebrootSolver implements Solver {
     for (const id of identifiers) this.wanted.add(this.webrootOf(id)!);
   }
 
+  /** How a webroot is named in messages: `--webroot DIR`, or `webroot_map entry DIR` for a per-name one. */
+  private label(dir: string): string {
+    return this.opts.webroot !== undefined && resolve(this.opts.webroot) === dir ? `--webroot ${dir}` : `webroot_map entry ${dir}`;
+  }
+
   /** Checks every webroot in use and creates its challenge directory: before anything is ordered. */
   start(): Promise<void> {
     this.starting ??= this.prepareRoots().catch(async (err: unknown) => {
@@ -126,9 +131,9 @@ export class WebrootSolver implements Solver {
       const root: Root = { dir, real: '', challengeDir: join(dir, ...CHALLENGE_PATH), created: [] };
       this.roots.set(dir, root);
       const st = await stat(dir).catch((err: unknown) => {
-        throw new UsageError(`--webroot ${dir}: ${fsReason(err)}`);
+        throw new UsageError(`${this.label(dir)}: ${fsReason(err)}`);
       });
-      if (!st.isDirectory()) throw new UsageError(`--webroot ${dir}: not a directory`);
+      if (!st.isDirectory()) throw new UsageError(`${this.label(dir)}: not a directory`);
       root.real = await realpath(dir);
       let current = dir;
       for (const part of CHALLENGE_PATH) {
@@ -136,7 +141,7 @@ export class WebrootSolver implements Solver {
         await this.ensureDir(root, current);
       }
       await access(root.challengeDir, constants.W_OK).catch((err: unknown) => {
-        throw new UsageError(`--webroot ${dir}: cannot write to ${root.challengeDir}: ${fsReason(err)}`);
+        throw new UsageError(`${this.label(dir)}: cannot write to ${root.challengeDir}: ${fsReason(err)}`);
       });
     }
   }
@@ -145,13 +150,13 @@ export class WebrootSolver implements Solver {
   private async ensureDir(root: Root, path: string): Promise<void> {
     const st = await lstat(path).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return undefined;
-      throw new UsageError(`--webroot ${root.dir}: cannot use ${path}: ${fsReason(err)}`);
+      throw new UsageError(`${this.label(root.dir)}: cannot use ${path}: ${fsReason(err)}`);
     });
     if (!st) {
       try {
         await mkdir(path, { mode: WEBROOT_DIR_MODE });
       } catch (err) {
-        throw new UsageError(`--webroot ${root.dir}: cannot create ${path}: ${fsReason(err)}`);
+        throw new UsageError(`${this.label(root.dir)}: cannot create ${path}: ${fsReason(err)}`);
       }
       root.created.push(path);
       // the umask must not make it unreadable for the web server
@@ -160,10 +165,10 @@ export class WebrootSolver implements Solver {
       return;
     }
     const real = await realpath(path).catch((err: unknown) => {
-      throw new UsageError(`--webroot ${root.dir}: cannot use ${path}: ${fsReason(err)}`);
+      throw new UsageError(`${this.label(root.dir)}: cannot use ${path}: ${fsReason(err)}`);
     });
-    if (!within(real, root.real)) throw new UsageError(`--webroot ${root.dir}: ${path} leads outside the webroot (to ${real}); refusing to write there`);
-    if (!(await stat(real)).isDirectory()) throw new UsageError(`--webroot ${root.dir}: ${path} is not a directory`);
+    if (!within(real, root.real)) throw new UsageError(`${this.label(root.dir)}: ${path} leads outside the webroot (to ${real}); refusing to write there`);
+    if (!(await stat(real)).isDirectory()) throw new UsageError(`${this.label(root.dir)}: ${path} is not a directory`);
   }
 
   private root(ctx: ChallengeContext): Root {

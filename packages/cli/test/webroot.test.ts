@@ -111,6 +111,22 @@ describe('issue --webroot', () => {
     }
     assert.notEqual(readFileSync(out, 'utf8'), first, 'a new chain was written');
     assert.deepEqual(readdirSync(root), []);
+
+    // a per-name webroot in the config wins over webroot; an explicit --webroot replaces both
+    const cfgPath = `${out}.renewal.toml`;
+    writeFileSync(cfgPath, `${readFileSync(cfgPath, 'utf8')}\n[webroot_map]\n"wrr.example.com" = ${JSON.stringify(join(env.dir, 'gone'))}\n`);
+    const renew = (extra: string[]) => runCli(['renew', '--renewal-config', cfgPath, '--server-ca', env.pebble.caPemPath, '--force', ...extra]);
+    const before = env.pebble.requestCount();
+    assertFailure(await renew([]), 2, /^error: webroot_map entry \S+gone: no such file or directory$/);
+    // renew reads the directory first (for ARI); the webroots are checked before anything is ordered
+    assert.ok(env.pebble.requestCount() - before <= 1, 'nothing ordered (at most the directory was read)');
+    web = await serveWebroot(root, env.pebble.httpPort);
+    try {
+      assertSuccess(await renew(['--webroot', root]));
+    } finally {
+      await web.close();
+    }
+    assert.equal(parse(readFileSync(cfgPath, 'utf8')).webroot_map, undefined, 'the new config has no webroot_map');
   });
 
   it('SIGINT while the CA validates: the token and the directories this run created are removed, exit 130', async () => {
