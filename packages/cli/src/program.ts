@@ -57,6 +57,13 @@ function withCertificate<O extends OptionValues, G extends OptionValues>(cmd: Co
     .option('--profile <NAME>', 'certificate profile to request');
 }
 
+/** http-01 through an existing web server, and the choice among the CA's chains (issue, renew). */
+function withWebroot<O extends OptionValues, G extends OptionValues>(cmd: Command<[], O, G>) {
+  return cmd
+    .option('--webroot <DIR>', 'answer http-01 by writing the token to DIR/.well-known/acme-challenge/ (for a web server that owns port 80)')
+    .option('--preferred-chain <ISSUER_CN>', "prefer the CA's chain whose top certificate is issued by this common name");
+}
+
 // ---- the commands --------------------------------------------------------------------------------
 function defineRegister<G extends OptionValues>(cmd: Sub<G>) {
   return withEab(withServer(cmd.description('register a new ACME account')))
@@ -91,7 +98,7 @@ function defineKeyChange<G extends OptionValues>(cmd: Sub<G>) {
 }
 
 function defineIssue<G extends OptionValues>(cmd: Sub<G>) {
-  return withEab(withCertificate(withServer(cmd.description('obtain a certificate'))))
+  return withWebroot(withEab(withCertificate(withServer(cmd.description('obtain a certificate')))))
     .requiredOption('--account-key <FILE>', 'account key PEM (an account is registered if no URL sidecar exists)')
     .option('-d, --domain <DOMAIN>', 'domain to include (repeatable; the first becomes the CN)', collect, [] as string[])
     .requiredOption('--out <FILE>', 'where to write the PEM chain (leaf first)')
@@ -112,7 +119,7 @@ function defineRenew<G extends OptionValues>(cmd: Sub<G>) {
     // no default here: the renewal config's server wins over Let's Encrypt
     .option('--server <URL>', `ACME directory URL (default: the renewal config's, else ${LETS_ENCRYPT_DIRECTORY})`)
     .option('--server-ca <FILE>', 'extra PEM CA certificate to trust for the ACME server');
-  return withEab(withCertificate(described))
+  return withWebroot(withEab(withCertificate(described)))
     .option('--renewal-config <FILE>', 'load every setting from a .renewal.toml (explicit flags override single fields)')
     .option('--account-key <FILE>', 'account key PEM (required unless --renewal-config)')
     .option('-d, --domain <DOMAIN>', 'domains for the new certificate (required unless --renewal-config)', collect, [] as string[])

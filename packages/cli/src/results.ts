@@ -89,6 +89,11 @@ export interface IssueResult {
   renewalConfigPath: string;
   /** `--eab-key` was given: the HMAC key is not kept in the renewal config. */
   eabKeyNotStored: boolean;
+  /**
+   * `--preferred-chain`: the issuer CN asked for, whether a chain with that top issuer was found
+   * (else the default chain was written) and the top issuer CNs of the chains offered, default first.
+   */
+  preferredChain?: { requested: string; matched: boolean; offered: string[] };
 }
 
 /**
@@ -202,4 +207,6 @@ export type CommandEvent =
   | { type: 'certbot-account-written'; account: ImportedAccount }
   | { type: 'certbot-certificate-written'; certificate: ImportedCertificate }
   /** GSSAPI EAB: the CA authenticated this Kerberos principal; `eab`: it also issued a kid and HMAC key. */
-  | { type: 'gssapi-authenticated'; principal: string; eab: boolean };
+  | { type: 'gssapi-authenticated'; principal: string; eab: boolean }
+  /** IP addresses were asked for without a profile, and the CA offers a short-lived one (some CAs require it for IPs). */
+  | { type: 'profile-suggested'; profile: string; ipAddresses: string[] };

@@ -37,6 +37,8 @@ export interface IssueSettings extends Omit<IssueOptions, 'domain' | 'httpPort' 
   httpPort?: string | number;
   tlsPort?: string | number;
   pollTimeout?: string | number;
+  /** `webroot_map` of a renewal config (an imported certbot lineage): per-name webroots. */
+  webrootMap?: Record<string, string>;
 }
 
 /**
@@ -157,6 +159,7 @@ export async function planIssue(
     if (opts[flag] !== undefined) throw new UsageError(`${name} is not supported yet`);
   }
   const identifiers = normalizeIdentifiers(opts.identifiers);
+  if (opts.preferredChain !== undefined && opts.preferredChain.trim() === '') throw new UsageError('--preferred-chain needs an issuer common name');
   // the defaults are the renewal config's (the reference gives the same ones for the flags)
   const accountKeyType = parseKeyType(opts.keyType ?? RENEWAL_FIELDS.account_key_type.default);
   const eab = await parseEab(opts);
@@ -165,7 +168,7 @@ export async function planIssue(
   const httpPort = parsePort(String(opts.httpPort ?? RENEWAL_FIELDS.http_port.default), '--http-port');
   const tlsPort = parsePort(String(opts.tlsPort ?? RENEWAL_FIELDS.tls_port.default), '--tls-port');
   const onionKey = opts.onionKey !== undefined ? await loadOnionKey(opts.onionKey) : undefined;
-  const solvers = makeSolvers({ challenge, dnsHook: opts.dnsHook, httpPort, tlsPort, onionKey }, identifiers, rt);
+  const solvers = makeSolvers({ challenge, dnsHook: opts.dnsHook, httpPort, tlsPort, onionKey, webroot: opts.webroot, webrootMap: opts.webrootMap }, identifiers, rt);
   if (opts.dnsHook !== undefined && challenge.startsWith('dns-')) await checkDnsHook(opts.dnsHook);
   // where the files go is checked before any key is read or generated
   await checkOutputTarget(opts.out, '--out');
@@ -280,6 +283,7 @@ function orderCertificate(client: AcmeClient, plan: IssuePlan, replaces: string 
   return issueCertificate(client, {
     identifiers: plan.identifiers,
     profile: plan.opts.profile,
+    ...(plan.opts.preferredChain !== undefined ? { preferredChain: plan.opts.preferredChain } : {}),
     replaces,
     solvers: plan.solvers,
     csr: startCsr,
@@ -337,6 +341,7 @@ export async function withListeners<T>(plan: IssuePlan, work: () => Promise<T>):
 export async function executeIssue(plan: IssuePlan, client: AcmeClient, rt: Runtime, extra: { replaces?: string } = {}): Promise<IssueResult> {
   const { opts } = plan;
   warnUnknownProfile(client, opts.profile, rt);
+  suggestShortlivedProfile(client, plan, rt);
   const used = await useAccount(client, plan, rt);
   const { account } = used;
   const contacts = contactsOf(client, used, rt);
@@ -371,6 +376,7 @@ export async function executeIssue(plan: IssuePlan, client: AcmeClient, rt: Runt
     certificateKey: { path: plan.certKey.path, keyType: key.keyType, generated: plan.certKey.isNew },
     renewalConfigPath: configPath,
     eabKeyNotStored: opts.eabKey !== undefined,
+    ...(result.preferredChain ? { preferredChain: result.preferredChain } : {}),
   };
 }
 
@@ -395,8 +401,16 @@ function renewalConfig(plan: IssuePlan, certKeyType: KeyType, profile: string | 
     dnsHook: !plan.challenge.startsWith('dns-') ? undefined : opts.dnsHook?.includes('/') ? resolve(opts.dnsHook) : opts.dnsHook,
     onionKey: opts.onionKey !== undefined ? resolve(opts.onionKey) : undefined,
     gssapiKeytab: opts.gssapiKeytab !== undefined ? resolve(opts.gssapiKeytab) : undefined,
+    // webroots are kept only for http-01, the challenge that uses them
+    webroot: plan.challenge === 'http-01' && opts.webroot !== undefined ? resolve(opts.webroot) : undefined,
+    webrootMap: plan.challenge === 'http-01' && opts.webrootMap ? resolvedMap(opts.webrootMap) : undefined,
+    preferredChain: opts.preferredChain,
     profile,
   }, { contacts, reuse_key: plan.certKey.pinned ? true : undefined });
+}
+
+function resolvedMap(map: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(map).map(([name, dir]) => [name, resolve(dir)]));
 }
 
 export async function issue(opts: IssueOptions, rt: Runtime): Promise<IssueResult> {
@@ -407,6 +421,18 @@ export async function issue(opts: IssueOptions, rt: Runtime): Promise<IssueResul
   } finally {
     await plan.set.close();
   }
+}
+
+/**
+ * IP address certificates: some CAs (Let's Encrypt) issue them only under a short-lived profile.
+ * When none was asked for and the directory offers one named like that, a note suggests it.
+ */
+function suggestShortlivedProfile(client: AcmeClient, plan: IssuePlan, rt: Runtime): void {
+  if (plan.opts.profile !== undefined) return;
+  const ips = plan.identifiers.filter((i) => i.type === 'ip').map((i) => i.value);
+  if (ips.length === 0) return;
+  const profile = Object.keys(client.directory.meta?.profiles ?? {}).find((name) => /short[-_ ]?lived/i.test(name));
+  if (profile !== undefined) rt.emit({ type: 'profile-suggested', profile, ipAddresses: ips });
 }
 
 function warnUnknownProfile(client: AcmeClient, profile: string | undefined, rt: Runtime): void {
