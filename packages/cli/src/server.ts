@@ -105,7 +105,8 @@ export async function connect(opts: ServerOptions, rt: Runtime): Promise<AcmeCli
   const unix = checkServerUrl(opts.server);
   if (unix && opts.serverCa) rt.log.debug(`--server-ca ${opts.serverCa} is not used: an http+unix:// server is reached over a Unix socket, without TLS`);
   const extraCaPem = opts.serverCa && !unix ? await readServerCa(opts.serverCa, rt.log) : undefined;
-  const http = new HttpTransport({ extraCaPem, userAgent: USER_AGENT, log: rt.log.child('http') });
+  // HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured (never for an http+unix:// server)
+  const http = new HttpTransport({ extraCaPem, userAgent: USER_AGENT, log: rt.log.child('http'), proxyEnv: process.env });
   const transport = extraCaPem && rt.log.enabled('debug') ? new ServerCertificateLog(http, rt.log) : http;
   const seconds = Number(opts.pollTimeout ?? RENEWAL_FIELDS.poll_timeout.default);
   const client = await AcmeClient.connect(opts.server, { transport, log: rt.log.child('akamu_client'), deadline: Date.now() + seconds * 1000 });

@@ -12,6 +12,7 @@ import {
 import { CertbotHookDnsPublisher, CertbotHookHttp01Solver, CertbotHooks } from './certbot/hook-runtime.js';
 import type { OnionKey } from './files/onion-key.js';
 import type { Runtime } from './runtime.js';
+import { WebrootSolver } from './webroot.js';
 
 export const CHALLENGE_TYPES = ['http-01', 'dns-01', 'dns-persist-01', 'tls-alpn-01', 'onion-csr-01', 'tkauth-01'] as const;
 const SUPPORTED_NOW = new Set(['http-01', 'dns-01', 'dns-persist-01', 'tls-alpn-01', 'onion-csr-01']);
@@ -23,6 +24,10 @@ export interface SolverOptions {
   tlsPort: number;
   /** `--onion-key`, already read. */
   onionKey?: OnionKey;
+  /** `--webroot` / `webroot`: http-01 tokens go there instead of the built-in server. */
+  webroot?: string;
+  /** `webroot_map` (an imported certbot lineage's): per-name webroots. */
+  webrootMap?: Record<string, string>;
   /** An imported certbot lineage's manual hooks (`certbot_auth_hook`, `certbot_cleanup_hook`): run through /bin/sh as certbot did. */
   certbotAuthHook?: string;
   certbotCleanupHook?: string;
@@ -46,6 +51,7 @@ const isOnionName = (id: Identifier): boolean => id.type === 'dns' && id.value.e
 export function makeSolvers(opts: SolverOptions, identifiers: readonly Identifier[], rt: Runtime): Solver[] {
   checkChallengeType(opts.challenge);
   if (opts.dnsHook && !opts.challenge.startsWith('dns-')) rt.log.warn(`--dns-hook is only used with DNS challenges; ignored for ${opts.challenge}`);
+  if (usesWebroot(opts) && opts.challenge !== 'http-01') rt.log.warn(`--webroot is only used with http-01; ignored for ${opts.challenge}`);
   const onlyOnion = opts.challenge === 'onion-csr-01';
   if (!opts.onionKey) {
     if (onlyOnion) throw new UsageError('--onion-key is required for onion-csr-01 challenges');
@@ -72,6 +78,11 @@ export function makeSolvers(opts: SolverOptions, identifiers: readonly Identifie
   return [onion, solver];
 }
 
+/** A webroot (or a webroot map) is configured. */
+function usesWebroot(opts: Pick<SolverOptions, 'webroot' | 'webrootMap'>): boolean {
+  return opts.webroot !== undefined || (opts.webrootMap !== undefined && Object.keys(opts.webrootMap).length > 0);
+}
+
 /** The `--challenge` solver (not onion-csr-01: see makeSolvers). */
 function makeSolver(opts: SolverOptions, rt: Runtime): Solver {
   const log = rt.log.child?.('akamu_client') ?? rt.log;
@@ -80,6 +91,7 @@ function makeSolver(opts: SolverOptions, rt: Runtime): Solver {
     : undefined;
   switch (opts.challenge) {
     case 'http-01':
+      if (usesWebroot(opts)) return new WebrootSolver({ webroot: opts.webroot, map: opts.webrootMap, log });
       if (certbot) return new CertbotHookHttp01Solver(certbot, log);
       return new Http01Solver({ port: opts.httpPort, log });
     case 'tls-alpn-01':

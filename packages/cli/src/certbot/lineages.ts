@@ -21,6 +21,8 @@ export interface CertbotRenewalConf {
   http01Port?: number;
   /** `[[webroot_map]]`: domain → webroot path. */
   webrootMap: Record<string, string>;
+  /** `webroot_path` (certbot's `-w` values, a list). */
+  webrootPath: string[];
   /** `manual_auth_hook` / `manual_cleanup_hook`: shell command lines. */
   manualAuthHook?: string;
   manualCleanupHook?: string;
@@ -135,6 +137,7 @@ export function readRenewalConf(certbotDir: string, confPath: string, text: stri
     confPath,
     prefChalls: configList(params, 'pref_challs'),
     webrootMap,
+    webrootPath: configList(params, 'webroot_path').filter((p) => p.trim() !== ''),
     reuseKey: configBool(params, 'reuse_key') === true,
     fullchainLink: pathOf('fullchain', 'fullchain.pem'),
     privkeyLink: pathOf('privkey', 'privkey.pem'),

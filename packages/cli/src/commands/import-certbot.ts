@@ -20,7 +20,7 @@ import { describeFsError } from '../files/read-input.js';
 import { renderRenewalConfig, renewalConfigFromOptions, renewalConfigPath, type RenewalConfig } from '../files/renewal-config.js';
 import { accountMatchesServer, discoverAccounts, type CertbotAccount } from '../certbot/accounts.js';
 import { planCarryOver } from '../certbot/carry-over.js';
-import { mapChallenge, type DnsChallenge } from '../certbot/challenge-map.js';
+import { mapChallenge, mapWebroot, type DnsChallenge } from '../certbot/challenge-map.js';
 import { discoverLineages, lineageMatchesDomains, type CertbotLineage, type CertbotLineageFiles } from '../certbot/lineages.js';
 
 type ReadableLineage = CertbotLineage & { files: CertbotLineageFiles };
@@ -159,8 +159,9 @@ async function planCertificate(
   }
   const mapping = mapChallenge(l.authenticator, l.prefChalls, opts.dnsChallenge);
   const carry = planCarryOver(l);
+  const webroots = mapWebroot(l.authenticator, l, l.files.identifiers.map((i) => i.value));
   const certKeyType = keyTypeOf(l.files.key);
-  const notes = [...mapping.notes, ...carry.notes];
+  const notes = [...mapping.notes, ...webroots.notes, ...carry.notes];
   if (certKeyType.note) notes.push(certKeyType.note);
   let server = l.server;
   if (!server) {
@@ -178,6 +179,8 @@ async function planCertificate(
     challenge: mapping.challenge,
     httpPort: l.http01Port,
     dnsHook: mapping.dns && opts.dnsHook ? opts.dnsHook : undefined,
+    webroot: webroots.webroot,
+    webrootMap: webroots.webrootMap,
     ...carry.options,
   }, { contacts, ...carry.extras });
   const imported: ImportedCertificate = {
