@@ -132,6 +132,34 @@ function defineImportCertbot<G extends OptionValues>(cmd: Sub<G>) {
     .option('--list', 'list the certbot accounts and renewal configurations, then exit', false);
 }
 
+function defineList<G extends OptionValues>(cmd: Sub<G>) {
+  return cmd.description('show every certificate below DIR: names, expiry, key, ARI window and when it renews')
+    .argument('<DIR>', 'directory searched (recursively) for *.renewal.toml files')
+    .option('--server-ca <FILE>', "extra PEM CA certificate to trust for the CAs' TLS connections")
+    .option('--offline', "ask no CA for its ARI window: show the expiry rule's renewal times", false);
+}
+
+function defineCaInfo<G extends OptionValues>(cmd: Sub<G>) {
+  return withServer(cmd.description('show what a CA offers (terms, profiles, ARI, EAB, …) from its directory'));
+}
+
+function defineInstallTimer<G extends OptionValues>(cmd: Sub<G>) {
+  return cmd.description("install a systemd service and hourly timer that run 'renew --all DIR'")
+    .argument('<DIR>', 'directory whose renewal configs the timer renews')
+    .option('--user', 'user units (~/.config/systemd/user) instead of system units (/etc/systemd/system)', false)
+    .option('--unit-name <NAME>', 'name of the service and timer units', 'akamu-renew')
+    .option('--print-only', 'print the units instead of writing them', false)
+    .option('--force', 'replace existing units of that name that differ', false)
+    // tests (and packagers building an image) write the units elsewhere
+    .addOption(new Option('--unit-dir <DIR>', 'write the units to this directory').hideHelp());
+}
+
+/** The options of a command that takes arguments (OptionsOf is for those without). */
+type ArgOptionsOf<F extends (cmd: Sub<OptionValues>) => { opts(): OptionValues }> = ReturnType<ReturnType<F>['opts']>;
+export type ListOptions = ArgOptionsOf<typeof defineList>;
+export type CaInfoOptions = OptionsOf<typeof defineCaInfo>;
+export type InstallTimerOptions = ArgOptionsOf<typeof defineInstallTimer>;
+
 export type RegisterOptions = OptionsOf<typeof defineRegister>;
 export type DeregisterOptions = OptionsOf<typeof defineDeregister>;
 export type ShowOptions = OptionsOf<typeof defineShow>;
@@ -171,5 +199,13 @@ export function buildProgram(runner: CommandRunner, output: { writeOut(s: string
 
   const imports = program.command('import').description('import accounts and certificates from other ACME clients');
   defineImportCertbot(imports.command('certbot')).action(lazy(() => import('./commands/import-certbot.js'), (m) => m.importCertbot));
+
+  defineList(program.command('list'))
+    .action((dir, opts) => runner.run(async (rt) => (await import('./commands/list.js')).list(dir, opts, rt)));
+  const ca = program.command('ca').description("look at a CA's offer");
+  defineCaInfo(ca.command('info')).action(lazy(() => import('./commands/ca-info.js'), (m) => m.caInfo));
+  const install = program.command('install').description('install akamu into the system');
+  defineInstallTimer(install.command('timer'))
+    .action((dir, opts) => runner.run(async (rt) => (await import('./commands/install-timer.js')).installTimer(dir, opts, rt)));
   return program;
 }

@@ -175,7 +175,8 @@ export interface CertbotImportResult {
 
 export type CommandResult =
   | AccountRegisterResult | AccountShowResult | AccountUpdateResult | AccountDeregisterResult | AccountKeyChangeResult
-  | IssueResult | RenewResult | RevokeResult | CertbotListResult | CertbotImportResult;
+  | IssueResult | RenewResult | RevokeResult | CertbotListResult | CertbotImportResult
+  | ListResult | CaInfoResult | InstallTimerResult;
 
 /** Milestones reported while a command runs (see the top of this file). */
 export type CommandEvent =
@@ -195,3 +196,127 @@ export type CommandEvent =
   | { type: 'certbot-note'; lineage?: string; note: string }
   | { type: 'certbot-account-written'; account: ImportedAccount }
   | { type: 'certbot-certificate-written'; certificate: ImportedCertificate };
+
+// ---- list DIR ------------------------------------------------------------------------------------
+
+/** Where a listed certificate's ARI window came from, or why there is none. */
+export type ListAriSource =
+  /** fetched from the CA in this run */
+  | 'fetched'
+  /** the ARI cache beside the certificate, still fresh */
+  | 'cached'
+  /** `--offline`: no request was made */
+  | 'offline'
+  /** the CA's directory has no renewalInfo */
+  | 'unsupported'
+  /** the certificate has no Authority Key Identifier, so no certID */
+  | 'no-cert-id'
+  /** the CA or its ARI request failed (see `error`) */
+  | 'error';
+
+export interface ListedCertificate {
+  renewalConfigPath: string;
+  /** False when something is missing or unreadable (see `problems`): renew would issue anew or fail. */
+  ok: boolean;
+  /** What is wrong (a missing file, an unparsable certificate, a key that does not match…). */
+  problems: string[];
+  /** The rest is there as far as the renewal config could be read. */
+  server?: string;
+  identifiers?: Identifier[];
+  challenge?: string;
+  profile?: string;
+  certificatePath?: string;
+  certificateKeyPath?: string;
+  certificate?: {
+    /** The names in the leaf (DNS names, then IP addresses). */
+    names: string[];
+    /** Lower-case hex, no leading zeros. */
+    serial: string;
+    notBefore: Date;
+    notAfter: Date;
+    issuer: string;
+    /** The leaf's key type (`ec:P-256`…), `unknown` when it cannot be told. */
+    keyType: string;
+    expired: boolean;
+  };
+  chain?: {
+    /** Certificates in the file. */
+    length: number;
+    /** Each certificate is issued by the next one. */
+    inOrder: boolean;
+  };
+  /** The certificate key file holds the leaf's key; absent when either could not be read. */
+  keyMatches?: boolean;
+  ari?: {
+    source: ListAriSource;
+    error?: string;
+    /** Until when a cached answer is fresh (the CA's Retry-After). */
+    freshUntil?: Date;
+  };
+  /** When akamu will renew (the ARI point, else the expiry rule); absent without a certificate. */
+  decision?: RenewalDecision;
+  /** `renew` renews at once whatever the decision says: the key does not match or the set is broken. */
+  renewsNow: boolean;
+}
+
+export interface ListResult {
+  command: 'list';
+  /** The directory searched, absolute. */
+  directory: string;
+  offline: boolean;
+  /** When the list was made (the decisions are relative to it). */
+  checkedAt: Date;
+  /** Sorted by first name, then by renewal config path. */
+  certificates: ListedCertificate[];
+}
+
+// ---- ca info -------------------------------------------------------------------------------------
+
+export interface CaInfoResult {
+  command: 'ca info';
+  server: string;
+  termsOfService?: string;
+  website?: string;
+  caaIdentities: string[];
+  /** In the directory's order; empty when the CA advertises none. */
+  profiles: { name: string; description: string }[];
+  ari: { supported: boolean; renewalInfoUrl?: string };
+  /** The directory's `externalAccountRequired`; absent when it does not say. */
+  externalAccountRequired?: boolean;
+  keyChangeUrl: string;
+  /** `newAuthz`: pre-authorization (RFC 8555 §7.4.1). */
+  preAuthorizationUrl?: string;
+  /**
+   * Extensions the directory announces (dns-persist-01's issuer names, onion CAA, subdomains, STAR):
+   * all a directory can say about the identifier and challenge types it accepts, which RFC 8555
+   * does not list (the text shows them as "not advertised").
+   */
+  extensions: { name: string; detail: string }[];
+  /** Any other `meta` members, as the CA sent them. */
+  otherMeta: Record<string, unknown>;
+}
+
+// ---- install timer -------------------------------------------------------------------------------
+
+export interface SystemdUnitFile {
+  /** e.g. `akamu-renew.service` */
+  name: string;
+  path: string;
+  content: string;
+  /** `written`: new; `replaced`: was different (`--force`); `unchanged`: already so; `printed`: `--print-only`. */
+  action: 'written' | 'replaced' | 'unchanged' | 'printed';
+}
+
+export interface InstallTimerResult {
+  command: 'install timer';
+  scope: 'system' | 'user';
+  /** The certificate directory the timer renews, absolute. */
+  directory: string;
+  /** The service's command line, as systemd gets it. */
+  execStart: string[];
+  units: SystemdUnitFile[];
+  /** What to run to activate it (not run by akamu). */
+  enableCommands: string[];
+  /** No renewal config below the directory yet (the timer is installed all the same). */
+  noRenewalConfigs: boolean;
+}

@@ -3,6 +3,9 @@
  * to stdout, notes and warnings to stderr. Facts that were printed as events while the command ran
  * (see results.ts) are not printed again from the result.
  */
+import { renderCaInfo } from './ca-info.js';
+import { renderInstallTimer } from './install-timer.js';
+import { renderList } from './list.js';
 import type {
   CertbotAccountInfo, CertbotImportResult, CertbotLineageInfo, CertbotListResult, CommandEvent, CommandResult,
   ImportedAccount, ImportedCertificate, IssueResult, RenewalDecision,
@@ -88,6 +91,12 @@ export function renderResult(r: CommandResult, o: TextOutput): void {
       return o.out(`Revoked: ${r.certificatePath}`);
     case 'import certbot':
       return r.mode === 'list' ? renderCertbotList(r, o) : renderCertbotImport(r, o);
+    case 'list':
+      return renderList(r, o);
+    case 'ca info':
+      return renderCaInfo(r, o);
+    case 'install timer':
+      return renderInstallTimer(r, o);
   }
 }
 
