@@ -136,7 +136,7 @@ function defineList<G extends OptionValues>(cmd: Sub<G>) {
   return cmd.description('show every certificate below DIR: names, expiry, key, ARI window and when it renews')
     .argument('<DIR>', 'directory searched (recursively) for *.renewal.toml files')
     .option('--server-ca <FILE>', "extra PEM CA certificate to trust for the CAs' TLS connections")
-    .option('--offline', "ask no CA for its ARI window: show the expiry rule's renewal times", false);
+    .option('--offline', "ask no CA for its ARI window: a fresh answer in the ARI cache, else the expiry rule's time", false);
 }
 
 function defineCaInfo<G extends OptionValues>(cmd: Sub<G>) {

@@ -1,7 +1,7 @@
 /** End to end: `list DIR` against Pebble 2.10 with the built CLI, and its result object. */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ariCertId, ariDecisionTime, expiryRenewalTime } from 'akamu-client';
 import { setupWithAccount, runCli, openssl, assertFailure, assertSuccess, serialOf, type AccountEnv } from './helpers.js';
@@ -109,9 +109,36 @@ describe('list DIR', () => {
     assertSuccess(r);
     assert.equal((env.pebble.logText().match(/renewalInfo/g) ?? []).length, ariBefore, 'no ARI request');
     const zeta = block(r.stdout, 'zeta.example');
-    assert.match(zeta, /ARI window: +not asked \(--offline\)$/m);
+    assert.match(zeta, /ARI window: +not asked \(--offline; no fresh answer in the ARI cache\)$/m);
     const { notBefore, notAfter } = await dates(a());
     assert.match(zeta, new RegExp(`Renews: +${iso(expiryRenewalTime(notBefore, notAfter))} \\(in .*; expiry rule\\)$`, 'm'));
+  });
+
+  it('a fresh ARI cache entry is used (also --offline); a stale one or one of another CA is not', async () => {
+    const { writeAriCache, ariCachePath } = await import('../src/files/ari-cache.js');
+    const certId = await ariCertId(readFileSync(a(), 'utf8'));
+    const { notBefore, notAfter } = await dates(a());
+    // a window Pebble would never send, so the list can only have it from the cache
+    const window = { start: new Date(notBefore.getTime() + 3600_000), end: new Date(notBefore.getTime() + 7200_000) };
+    const now = new Date();
+    await writeAriCache(a(), env.pebble.directoryUrl, { certId, window, retryAfterMs: 3600_000 }, now);
+    try {
+      for (const extra of [[], ['--offline']]) {
+        const r = await runCli(['list', certs, '--server-ca', env.pebble.caPemPath, ...extra]);
+        assertSuccess(r);
+        const zeta = block(r.stdout, 'zeta.example');
+        assert.match(zeta, new RegExp(`ARI window: +${iso(window.start)} – ${iso(window.end)} \\(cached until ${iso(new Date(now.getTime() + 3600_000))}\\)$`, 'm'));
+        assert.match(zeta, new RegExp(`Renews: +${iso(ariDecisionTime({ certId, window }))} \\(in .*ARI window\\)$|Renews: +now: due since ${iso(ariDecisionTime({ certId, window }))}`, 'm'));
+      }
+      // past its Retry-After: asked again
+      await writeAriCache(a(), env.pebble.directoryUrl, { certId, window, retryAfterMs: 60_000 }, new Date(now.getTime() - 120_000));
+      assert.match(block((await runCli(['list', certs, '--server-ca', env.pebble.caPemPath])).stdout, 'zeta.example'), /ARI window: +\S+ – \S+ \(from the CA\)$/m);
+      // another CA's answer
+      await writeAriCache(a(), 'https://other.test/dir', { certId, window, retryAfterMs: 3600_000 }, now);
+      assert.match(block((await runCli(['list', certs, '--server-ca', env.pebble.caPemPath])).stdout, 'zeta.example'), /\(from the CA\)$/m);
+    } finally {
+      rmSync(ariCachePath(a()), { force: true });
+    }
   });
 
   it('the result object is plain data', async () => {

@@ -16,6 +16,7 @@ import type { InstallTimerResult, SystemdUnitFile } from '../results.js';
 import type { Runtime } from '../runtime.js';
 import { writeFilesAtomic } from '../files/atomic.js';
 import { describeFsError } from '../files/read-input.js';
+import { escapeControls } from '../render/safe-text.js';
 import { findRenewalConfigs } from './list.js';
 
 /** The PATH systemd gives a service (systemd.exec(5)): where `#!/usr/bin/env node` looks for node. */
@@ -29,6 +30,11 @@ export function systemdWord(word: string): string {
   const escaped = word.replace(/%/g, '%%').replace(/\$/g, '$$$$');
   if (escaped !== '' && !/[\s"'\\;]/.test(escaped)) return escaped;
   return `"${escaped.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\t/g, '\\t')}"`;
+}
+
+/** Free text (a Description, a comment) for a unit file: one line, `%` escaped (systemd.unit(5) specifiers). */
+function unitText(text: string): string {
+  return escapeControls(text).replace(/%/g, '%%');
 }
 
 /** Can `#!/usr/bin/env node` in the launcher find this very node under systemd's PATH? */
@@ -69,7 +75,8 @@ function userUnitDir(): string {
   return join(xdg && xdg.startsWith('/') ? xdg : join(homedir(), '.config'), 'systemd', 'user');
 }
 
-function serviceUnit(directory: string, execStart: string[]): string {
+function serviceUnit(dir: string, execStart: string[]): string {
+  const directory = unitText(dir);
   return [
     `# written by akamu-cli install timer: renews the certificates below ${directory}`,
     '[Unit]',
@@ -84,7 +91,8 @@ function serviceUnit(directory: string, execStart: string[]): string {
   ].join('\n');
 }
 
-function timerUnit(directory: string, service: string): string {
+function timerUnit(dir: string, service: string): string {
+  const directory = unitText(dir);
   return [
     `# written by akamu-cli install timer: starts ${service} every hour`,
     '[Unit]',

@@ -3,14 +3,16 @@
  * with its certificate's names, serial, expiry, key type and profile, the challenge type, whether
  * the key matches the chain (and the chain is in order), the ARI window and when akamu will renew.
  * A broken entry (a missing file, an unparsable certificate or config) is listed with what is
- * wrong; it never stops the list. ARI is asked with one client (one transport) per CA, a few
- * certificates at a time; `--offline` asks nothing and shows the expiry rule's time.
+ * wrong; it never stops the list. A fresh answer in the ARI cache beside the certificate (which
+ * `renew` writes, files/ari-cache.ts) is used as it is; the other certificates' windows are asked
+ * with one client (one transport) per CA, a few at a time. `--offline` asks nothing: the cache
+ * where fresh, else the expiry rule. `list` writes nothing, the cache included.
  */
 import { createPublicKey } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
-  UsageError, certificateFacts, publicKeyMatches, renewalDecision, splitPemCertificates,
+  UsageError, ariCertId, certificateFacts, publicKeyMatches, renewalDecision, splitPemCertificates,
   type AcmeClient, type CertificateFacts, type PrivateKey, type RenewalInfo,
 } from 'akamu-client';
 import type { ListOptions } from '../program.js';
@@ -20,6 +22,7 @@ import { connect } from '../server.js';
 import { parseRenewalConfig, type RenewalConfig } from '../files/renewal-config.js';
 import { CHAIN_FILE_LIMIT, SMALL_FILE_LIMIT, describeFsError, readInputText } from '../files/read-input.js';
 import { loadKeyFile } from '../files/keys.js';
+import { readAriCache, readAriCacheEntry } from '../files/ari-cache.js';
 
 /** ARI requests in flight at once, per CA. */
 const ARI_CONCURRENCY = 8;
@@ -208,6 +211,19 @@ function decide(it: Inspected, now: Date): void {
 
 const sortKey = (e: ListedCertificate): string => e.identifiers?.[0]?.value ?? e.certificate?.names[0] ?? '\uffff';
 
+/** The cached ARI answer for the entry while it is fresh (and says so in the entry); false otherwise. */
+async function fromCache(it: Inspected, now: Date): Promise<boolean> {
+  const { config, leaf } = it;
+  if (!config || !leaf?.facts.akiKeyId) return false;
+  const want = { server: config.server, certId: await ariCertId(leaf.text), now };
+  const info = await readAriCache(config.cert_path, want);
+  if (!info) return false;
+  it.renewalInfo = info;
+  const entry = await readAriCacheEntry(config.cert_path);
+  it.entry.ari = entry ? { source: 'cached', freshUntil: new Date(entry.validUntil) } : { source: 'cached' };
+  return true;
+}
+
 export async function list(dir: string, opts: ListOptions, rt: Runtime): Promise<ListResult> {
   const directory = resolve(dir);
   const paths = await findRenewalConfigs(directory);
@@ -215,16 +231,13 @@ export async function list(dir: string, opts: ListOptions, rt: Runtime): Promise
   await eachLimited(paths, 8, async (p) => {
     inspected.push(await inspect(p));
   });
-  if (!opts.offline) {
-    const byCa = new Map<string, Inspected[]>();
-    for (const it of inspected) {
-      if (!it.config || !it.leaf) continue;
-      byCa.set(it.config.server, [...(byCa.get(it.config.server) ?? []), it]);
-    }
-    await Promise.all([...byCa].map(([server, items]) => askCa(server, items, opts, rt)));
-  } else {
-    for (const it of inspected) if (it.leaf) it.entry.ari = { source: 'offline' };
+  const byCa = new Map<string, Inspected[]>();
+  for (const it of inspected) {
+    if (!it.config || !it.leaf || (await fromCache(it, new Date()))) continue;
+    if (opts.offline) it.entry.ari = { source: 'offline' };
+    else byCa.set(it.config.server, [...(byCa.get(it.config.server) ?? []), it]);
   }
+  await Promise.all([...byCa].map(([server, items]) => askCa(server, items, opts, rt)));
   const now = new Date();
   for (const it of inspected) decide(it, now);
   const certificates = inspected.map((it) => it.entry)

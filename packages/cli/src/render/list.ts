@@ -20,9 +20,12 @@ export function relative(d: Date, now: Date): string {
 
 function ariLine(c: ListedCertificate): string | undefined {
   const d = c.decision;
-  if (d?.window) return `${iso(d.window.start)} – ${iso(d.window.end)} (${c.ari?.source === 'cached' ? 'cached' : 'from the CA'})`;
+  if (d?.window) {
+    const from = c.ari?.source !== 'cached' ? 'from the CA' : c.ari.freshUntil ? `cached until ${iso(c.ari.freshUntil)}` : 'cached';
+    return `${iso(d.window.start)} – ${iso(d.window.end)} (${from})`;
+  }
   switch (c.ari?.source) {
-    case 'offline': return 'not asked (--offline)';
+    case 'offline': return 'not asked (--offline; no fresh answer in the ARI cache)';
     case 'unsupported': return 'the CA does not offer ARI';
     case 'no-cert-id': return 'none (the certificate has no Authority Key Identifier)';
     case 'error': return `unavailable (${safe(c.ari.error ?? 'unknown error')})`;
