@@ -7,7 +7,7 @@
  * cleans up as on failure (DNS hook `remove`, listeners closed, hook children ended), then the run
  * exits 130 or 143. A second signal ends the process at once.
  */
-import { INTERRUPTS, InterruptedError, type InterruptSignal } from './errors.js';
+import { INTERRUPTS, InterruptedError, ResultFailure, type InterruptSignal } from './errors.js';
 import type { CommandRunner } from './program.js';
 import type { Io } from './runtime.js';
 import type { StdinPrompter } from './stdin-prompt.js';
@@ -104,7 +104,10 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       });
       try {
         const rt = createRuntime(io, session.verbosity, prompter, (event) => text.renderEvent(event, lines), interrupt.signal);
-        text.renderResult(await command(rt), lines);
+        const result = await command(rt);
+        text.renderResult(result, lines);
+        // the work is done and shown, but part of it failed (a deploy hook, a certificate of renew --all)
+        if ('failure' in result && typeof result.failure === 'string') throw new ResultFailure(result.failure);
       } finally {
         unwatch();
       }
@@ -149,7 +152,7 @@ async function printError(err: unknown, io: Io, session: Session): Promise<numbe
   // the advice is the CLI's own text (it may add a line); only the error's message is escaped
   const message = `${safeMessage(err instanceof Error ? err.message : String(err), cause instanceof AcmeProblemError)}${advice}`;
   io.err(`${lead}error: ${message}\n`);
-  if (session.verbosity >= 2 && cause instanceof Error && cause.stack && !(cause instanceof AkamuError && cause.code === 'usage')) {
+  if (session.verbosity >= 2 && cause instanceof Error && cause.stack && !(cause instanceof AkamuError && cause.code === 'usage') && !(cause instanceof ResultFailure)) {
     io.err(`${safeMessage(cause.stack, true)}\n`);
   }
   return cause instanceof UsageError || cause instanceof UnsupportedError ? 2 : 1;

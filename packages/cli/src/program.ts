@@ -55,6 +55,14 @@ function withCertificate<O extends OptionValues, G extends OptionValues>(cmd: Co
     .option('--profile <NAME>', 'certificate profile to request');
 }
 
+/** Deploy and failure hooks (issue and renew; stored in the renewal config). */
+function withHooks<O extends OptionValues, G extends OptionValues>(cmd: Command<[], O, G>) {
+  return cmd
+    .option('--deploy-hook <CMD>', 'program run (no shell, no arguments; values in AKAMU_* variables) after each certificate issued or renewed')
+    .option('--failure-hook <CMD>', 'program run (no shell, no arguments; values in AKAMU_* variables) when an issuance or renewal fails')
+    .option('--hook-timeout <SECS>', 'seconds a deploy or failure hook may run before it is killed (default: 300)');
+}
+
 // ---- the commands --------------------------------------------------------------------------------
 function defineRegister<G extends OptionValues>(cmd: Sub<G>) {
   return withEab(withServer(cmd.description('register a new ACME account')))
@@ -89,7 +97,7 @@ function defineKeyChange<G extends OptionValues>(cmd: Sub<G>) {
 }
 
 function defineIssue<G extends OptionValues>(cmd: Sub<G>) {
-  return withEab(withCertificate(withServer(cmd.description('obtain a certificate'))))
+  return withHooks(withEab(withCertificate(withServer(cmd.description('obtain a certificate')))))
     .requiredOption('--account-key <FILE>', 'account key PEM (an account is registered if no URL sidecar exists)')
     .option('-d, --domain <DOMAIN>', 'domain to include (repeatable; the first becomes the CN)', collect, [] as string[])
     .requiredOption('--out <FILE>', 'where to write the PEM chain (leaf first)')
@@ -110,8 +118,11 @@ function defineRenew<G extends OptionValues>(cmd: Sub<G>) {
     // no default here: the renewal config's server wins over Let's Encrypt
     .option('--server <URL>', `ACME directory URL (default: the renewal config's, else ${LETS_ENCRYPT_DIRECTORY})`)
     .option('--server-ca <FILE>', 'extra PEM CA certificate to trust for the ACME server');
-  return withEab(withCertificate(described))
+  return withHooks(withEab(withCertificate(described)))
     .option('--renewal-config <FILE>', 'load every setting from a .renewal.toml (explicit flags override single fields)')
+    .option('--all <DIR>', 'renew every *.renewal.toml below DIR that is due (explicit flags override single fields of each)')
+    .option('--concurrency <N>', 'with --all: certificates worked on at once (default: 4)')
+    .option('--random-delay <SECS>', 'with --all: first sleep a random time of up to SECS seconds (for cron fleets)')
     .option('--account-key <FILE>', 'account key PEM (required unless --renewal-config)')
     .option('-d, --domain <DOMAIN>', 'domains for the new certificate (required unless --renewal-config)', collect, [] as string[])
     .option('--out <FILE>', 'where to write the new PEM chain (required unless --renewal-config)')
@@ -148,6 +159,7 @@ function defineInstallTimer<G extends OptionValues>(cmd: Sub<G>) {
     .argument('<DIR>', 'directory whose renewal configs the timer renews')
     .option('--user', 'user units (~/.config/systemd/user) instead of system units (/etc/systemd/system)', false)
     .option('--unit-name <NAME>', 'name of the service and timer units', 'akamu-renew')
+    .option('--server-ca <FILE>', "extra PEM CA certificate the service passes to renew --all (for a private CA's TLS)")
     .option('--print-only', 'print the units instead of writing them', false)
     .option('--force', 'replace existing units of that name that differ', false)
     // tests (and packagers building an image) write the units elsewhere

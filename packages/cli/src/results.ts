@@ -78,11 +78,18 @@ export interface IssueResult {
     url?: string;
     /** The profile the server says it used. */
     profile?: string;
+    /** The new certificate's serial number (lowercase hex) and expiry. */
+    serialHex?: string;
+    notAfter?: Date;
   };
   certificateKey: GeneratedKey & { generated: boolean };
   renewalConfigPath: string;
   /** `--eab-key` was given: the HMAC key is not kept in the renewal config. */
   eabKeyNotStored: boolean;
+  /** How the deploy hook ran, when there is one. */
+  deployHook?: HookReport;
+  /** The work is done but a later step failed (the deploy hook): printed as the error line, exit 1. */
+  failure?: string;
 }
 
 /**
@@ -100,6 +107,8 @@ export interface RenewResult {
   checked?: { path: string; notAfter: Date; decision: RenewalDecision };
   /** The new certificate; absent when renewal was not due. */
   issued?: IssueResult;
+  /** As IssueResult's: the certificate was renewed but its deploy hook failed (exit 1). */
+  failure?: string;
 }
 
 export interface RevokeResult {
@@ -175,7 +184,7 @@ export interface CertbotImportResult {
 
 export type CommandResult =
   | AccountRegisterResult | AccountShowResult | AccountUpdateResult | AccountDeregisterResult | AccountKeyChangeResult
-  | IssueResult | RenewResult | RevokeResult | CertbotListResult | CertbotImportResult
+  | IssueResult | RenewResult | RevokeResult | CertbotListResult | CertbotImportResult | RenewAllResult
   | ListResult | CaInfoResult | InstallTimerResult;
 
 /** Milestones reported while a command runs (see the top of this file). */
@@ -196,6 +205,52 @@ export type CommandEvent =
   | { type: 'certbot-note'; lineage?: string; note: string }
   | { type: 'certbot-account-written'; account: ImportedAccount }
   | { type: 'certbot-certificate-written'; certificate: ImportedCertificate };
+
+// ---- deploy hooks and renew --all (issue 12) -------------------------------------------------------
+import type { HookReport } from './hooks.js';
+
+export type { HookReport } from './hooks.js';
+
+/** One certificate of `renew --all`. */
+export interface RenewAllEntry {
+  renewalConfigPath: string;
+  /** The chain (`cert_path`), when the config could be read. */
+  certificatePath?: string;
+  /** Identifier values, when the config could be read. */
+  domains?: string[];
+  /** `renewed`; `not-due`; `failed` (the renewal, or the deploy hook after it); `locked` (another run holds it). */
+  status: 'renewed' | 'not-due' | 'failed' | 'locked';
+  /** Why it was (or would be) renewed: the decision's reason, or `issued` when there was no certificate to check. */
+  reason?: 'ari' | 'expiry' | 'forced' | 'issued';
+  /** When it is due (not-due), or was. */
+  dueAt?: Date;
+  notAfter?: Date;
+  /** The new certificate's serial (renewed). */
+  serialHex?: string;
+  deployHook?: HookReport;
+  /** The error line (failed, locked). */
+  error?: string;
+  /** The ARI answer came from `<cert_path>.ari.json` (no request). */
+  ariCached?: boolean;
+  durationMs: number;
+}
+
+export interface RenewAllResult {
+  command: 'renew --all';
+  directory: string;
+  concurrency: number;
+  /** The `--random-delay` sleep taken before starting. */
+  randomDelayMs: number;
+  startedAt: Date;
+  durationMs: number;
+  /** In path order. */
+  certificates: RenewAllEntry[];
+  counts: { total: number; renewed: number; notDue: number; failed: number; locked: number };
+  /** HTTP requests sent to the CAs (directory, ARI, ACME) by this run. */
+  requests: number;
+  /** Set when any certificate failed: printed as the error line after the summary (exit 1). */
+  failure?: string;
+}
 
 // ---- list DIR ------------------------------------------------------------------------------------
 

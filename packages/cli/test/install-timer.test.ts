@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { cliBin } from '../../testkit/src/index.js';
-import { runCli, tempDir, assertFailure, assertSuccess, snapshot } from './helpers.js';
+import { runCli, runProgram } from '../../testkit/src/index.js';
+import { setupWithAccount, tempDir, assertFailure, assertSuccess, snapshot } from './helpers.js';
 
 const run = promisify(execFile);
 
@@ -136,5 +137,27 @@ describe('install timer', () => {
     const r = await runCli(['install', 'timer', empty, '--print-only']);
     assertSuccess(r);
     assert.equal(r.stderr, `Note: no *.renewal.toml below ${empty} yet; the timer renews whatever is issued there later.\n`);
+  });
+
+  it("the service's command line renews the directory against Pebble (with --server-ca)", async () => {
+    const env = await setupWithAccount();
+    try {
+      const dir = join(env.dir, 'fleet');
+      const out = join(dir, 'one', 'fullchain.pem');
+      assertSuccess(await runCli(['issue', ...env.server, '--account-key', env.key, '--http-port', String(env.pebble.httpPort), '-d', 'timer.example', '--out', out]));
+      const units = join(env.dir, 'units');
+      assertSuccess(await runCli(['install', 'timer', dir, '--unit-dir', units, '--server-ca', env.pebble.caPemPath]));
+      const exec = execStartOf(readFileSync(join(units, 'akamu-renew.service'), 'utf8'));
+      assert.ok(exec.endsWith(` renew --all ${dir} --server-ca ${env.pebble.caPemPath}`), exec);
+      // what systemd would run (no quoting needed in these paths)
+      const [program, ...args] = exec.split(' ');
+      const r = await runProgram(program!, args);
+      assertSuccess(r);
+      assert.match(r.stdout, new RegExp(`^not due +${out}: due at \\S+ \\(ari\\)$`, 'm'));
+      assert.match(r.stdout, /^1 certificate in .*: 0 renewed, 1 not due, 0 failed, 0 locked/m);
+      assertFailure(await runCli(['install', 'timer', dir, '--print-only', '--server-ca', join(env.dir, 'none.pem')]), 2, /^error: cannot read --server-ca \S+none\.pem: no such file$/);
+    } finally {
+      await env.pebble.stop();
+    }
   });
 });

@@ -17,7 +17,7 @@ import type { Runtime } from '../runtime.js';
 import { writeFilesAtomic } from '../files/atomic.js';
 import { describeFsError } from '../files/read-input.js';
 import { escapeControls } from '../render/safe-text.js';
-import { findRenewalConfigs } from './list.js';
+import { renewalConfigsBelow } from './list.js';
 
 /** The PATH systemd gives a service (systemd.exec(5)): where `#!/usr/bin/env node` looks for node. */
 const SYSTEMD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -109,6 +109,18 @@ function timerUnit(dir: string, service: string): string {
   ].join('\n');
 }
 
+/** `path` when it is a readable regular file (checked now, so the timer does not fail every hour). */
+async function readableFile(path: string, flag: string): Promise<string> {
+  try {
+    if (!(await stat(path)).isFile()) throw new UsageError(`${flag} ${path} is not a regular file`);
+    await access(path, constants.R_OK);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`cannot read ${flag} ${path}: ${describeFsError(err as NodeJS.ErrnoException)}`);
+  }
+  return path;
+}
+
 /** The unit's current content; undefined when there is none. */
 async function currentContent(path: string): Promise<string | undefined> {
   try {
@@ -130,10 +142,12 @@ export async function installTimer(dir: string, opts: InstallTimerOptions, rt: R
   }
   const directory = resolve(dir);
   // a typo in DIR must not become an hourly job that renews nothing
-  const configs = await findRenewalConfigs(directory);
+  const configs = await renewalConfigsBelow(directory, rt);
   const scope = opts.user ? 'user' : 'system';
   const unitDir = resolve(opts.unitDir ?? (scope === 'user' ? userUnitDir() : '/etc/systemd/system'));
-  const execStart = [...(await akamuCommand()), 'renew', '--all', directory];
+  // --server-ca is never stored in a renewal config: a fleet of a private CA needs it on the command line
+  const serverCa = opts.serverCa !== undefined ? [`--server-ca`, await readableFile(resolve(opts.serverCa), '--server-ca')] : [];
+  const execStart = [...(await akamuCommand()), 'renew', '--all', directory, ...serverCa];
   const units: SystemdUnitFile[] = [
     { name: `${name}.service`, path: join(unitDir, `${name}.service`), content: serviceUnit(directory, execStart), action: 'printed' },
     { name: `${name}.timer`, path: join(unitDir, `${name}.timer`), content: timerUnit(directory, `${name}.service`), action: 'printed' },

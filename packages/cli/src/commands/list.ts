@@ -9,8 +9,8 @@
  * where fresh, else the expiry rule. `list` writes nothing, the cache included.
  */
 import { createPublicKey } from 'node:crypto';
-import { readdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import {
   UsageError, ariCertId, certificateFacts, publicKeyMatches, renewalDecision, splitPemCertificates,
   type AcmeClient, type CertificateFacts, type PrivateKey, type RenewalInfo,
@@ -23,12 +23,16 @@ import { parseRenewalConfig, type RenewalConfig } from '../files/renewal-config.
 import { CHAIN_FILE_LIMIT, SMALL_FILE_LIMIT, describeFsError, readInputText } from '../files/read-input.js';
 import { loadKeyFile } from '../files/keys.js';
 import { readAriCache, readAriCacheEntry } from '../files/ari-cache.js';
+import { findRenewalConfigs } from '../files/find-configs.js';
 
 /** ARI requests in flight at once, per CA. */
 const ARI_CONCURRENCY = 8;
 
-/** Every `*.renewal.toml` below `dir` (hidden files, such as the atomic writer's temporaries, left out), sorted. */
-export async function findRenewalConfigs(dir: string): Promise<string[]> {
+/**
+ * The renewal configs below `dir` (renew --all's walk), after checking `dir` here so that the
+ * command's own name is in the error.
+ */
+export async function renewalConfigsBelow(dir: string, rt: Runtime): Promise<string[]> {
   let s;
   try {
     s = await stat(dir);
@@ -36,11 +40,7 @@ export async function findRenewalConfigs(dir: string): Promise<string[]> {
     throw new UsageError(`cannot read directory ${dir}: ${describeFsError(err as NodeJS.ErrnoException)}`);
   }
   if (!s.isDirectory()) throw new UsageError(`${dir} is not a directory`);
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((e) => (e.isFile() || e.isSymbolicLink()) && e.name.endsWith('.renewal.toml') && !e.name.startsWith('.'))
-    .map((e) => join(e.parentPath, e.name))
-    .sort();
+  return findRenewalConfigs(dir, (line) => rt.log.warn(line));
 }
 
 /** Run `work` over `items`, at most `limit` at a time. */
@@ -226,7 +226,7 @@ async function fromCache(it: Inspected, now: Date): Promise<boolean> {
 
 export async function list(dir: string, opts: ListOptions, rt: Runtime): Promise<ListResult> {
   const directory = resolve(dir);
-  const paths = await findRenewalConfigs(directory);
+  const paths = await renewalConfigsBelow(directory, rt);
   const inspected: Inspected[] = [];
   await eachLimited(paths, 8, async (p) => {
     inspected.push(await inspect(p));

@@ -10,7 +10,7 @@ import {
 } from 'akamu-client';
 import { LETS_ENCRYPT_DIRECTORY } from '../defaults.js';
 import type { RenewOptions } from '../program.js';
-import type { RenewResult } from '../results.js';
+import type { RenewAllResult, RenewResult } from '../results.js';
 import type { Runtime } from '../runtime.js';
 import { connect } from '../server.js';
 import { RENEWAL_FIELDS, readRenewalConfig, renewalConfigOptions } from '../files/renewal-config.js';
@@ -18,8 +18,10 @@ import { identifiersFromFlags } from '../identifiers.js';
 import { eabKeyGiven } from '../eab.js';
 import { CHAIN_FILE_LIMIT, InputFileError, describeFsError, readInputText } from '../files/read-input.js';
 import { loadKeyFile } from '../files/keys.js';
-import { openCertificateSet } from '../files/cert-set.js';
-import { planIssue, executeIssue, certificateSetPaths, withListeners, type IssuePlan, type IssueSettings, type CertKeyRule } from './issue.js';
+import { openCertificateSet, type CertificateSetPaths } from '../files/cert-set.js';
+import { readAriCache, writeAriCache } from '../files/ari-cache.js';
+import { planIssue, executeIssue, certificateSetPaths, withListeners, type IssueSettings, type CertKeyRule, type ShareSolvers } from './issue.js';
+import { deployAfter, failureHook, hookTargetOf } from './hook-steps.js';
 
 interface Merged {
   opts: IssueSettings;
@@ -35,7 +37,7 @@ interface Merged {
 /** `renew --renewal-config F`: explicit flags > the file > defaults (the table's, applied when it was read). */
 async function mergeWithConfig(opts: RenewOptions): Promise<Merged> {
   const requested = opts.certKeyType !== undefined ? parseKeyType(opts.certKeyType) : undefined;
-  const { domain, renewalConfig, cert, force: _force, ...flags } = opts;
+  const { domain, renewalConfig, cert, force: _force, all: _all, concurrency: _c, randomDelay: _r, ...flags } = opts;
   const identifiers = domain?.length ? identifiersFromFlags(domain) : undefined;
   if (!renewalConfig) {
     const { accountKey, out } = opts;
@@ -115,9 +117,9 @@ async function fetchRenewalInfo(client: AcmeClient, certText: string, rt: Runtim
  * Does the certificate's key file hold the key of the chain's leaf? Only asked when the certificate
  * checked is the chain this renewal writes (a mismatch means a damaged set: renew whatever ARI says).
  */
-async function keyMatches(certPath: string, certText: string, plan: IssuePlan, rt: Runtime): Promise<boolean> {
-  if (resolve(certPath) !== resolve(plan.opts.out)) return true;
-  const keyPath = plan.certKey.path;
+async function keyMatches(certPath: string, certText: string, paths: CertificateSetPaths, rt: Runtime): Promise<boolean> {
+  if (resolve(certPath) !== resolve(paths.chain)) return true;
+  const keyPath = paths.key;
   let why: string;
   try {
     const key = await loadKeyFile(keyPath, 'certificate key');
@@ -131,37 +133,96 @@ async function keyMatches(certPath: string, certText: string, plan: IssuePlan, r
   return false;
 }
 
-export async function renew(opts: RenewOptions, rt: Runtime): Promise<RenewResult> {
+/**
+ * What renew --all shares between its certificates; a single renew uses none of it.
+ * - `client`: the client of one CA for the ARI check (`purpose: 'ari'`) and of one CA and account
+ *   for the issuance, instead of a connection per certificate.
+ * - `ariCache`: read `<cert_path>.ari.json` and keep fresh answers there.
+ * - `checkFirst`: decide before planning, so a certificate that is not due costs no plan.
+ */
+export interface RenewDeps {
+  client?: (opts: IssueSettings, purpose: 'ari' | 'issue', rt: Runtime) => Promise<AcmeClient>;
+  ariCache?: boolean;
+  checkFirst?: boolean;
+  shareSolvers?: ShareSolvers;
+  now?: () => Date;
+  /** Told whether the ARI answer came from the cache. */
+  onAri?: (cached: boolean) => void;
+}
+
+export async function renew(opts: RenewOptions, rt: Runtime): Promise<RenewResult | RenewAllResult> {
+  if (opts.all !== undefined) return (await import('./renew-all.js')).renewAll(opts, rt);
+  for (const [flag, name] of [[opts.concurrency, '--concurrency'], [opts.randomDelay, '--random-delay']] as const) {
+    if (flag !== undefined) throw new UsageError(`${name} is only used with --all`);
+  }
+  return renewOne(opts, rt);
+}
+
+/** One certificate: check, and renew when due (or forced); the hooks after. */
+export async function renewOne(opts: RenewOptions, rt: Runtime, deps: RenewDeps = {}): Promise<RenewResult> {
   let m = await mergeWithConfig(opts);
   // lock the certificate's files and repair an interrupted commit before anything is read from them
-  const set = await openCertificateSet(certificateSetPaths(m.opts), rt.log);
+  const paths = certificateSetPaths(m.opts);
+  const set = await openCertificateSet(paths, rt.log);
   try {
     if (set.recovered && opts.renewalConfig) m = await mergeWithConfig(opts);
-    const plan = await planIssue(m.opts, rt, { contacts: m.contacts, certKeyRule: m.certKeyRule, eabKidForConfig: m.eabKidForConfig, set });
-    return await renewPlanned(plan, m, opts.force, rt);
+    const makePlan = () => planIssue(m.opts, rt, { contacts: m.contacts, certKeyRule: m.certKeyRule, eabKidForConfig: m.eabKidForConfig, set, shareSolvers: deps.shareSolvers });
+    let shared: Promise<AcmeClient> | undefined;
+    const client = (purpose: 'ari' | 'issue'): Promise<AcmeClient> => (deps.client ? deps.client(m.opts, purpose, rt) : (shared ??= connect(m.opts, rt)));
+    let plan = deps.checkFirst ? undefined : await makePlan();
+    try {
+      const check = await checkRenewal(m, paths, opts.force, rt, deps, () => client('ari'));
+      if (check.checked && !check.checked.decision.due) return { command: 'renew', checked: check.checked };
+      plan ??= await makePlan();
+      const p = plan;
+      const issued = await withListeners(p, async () => executeIssue(p, await client('issue'), rt, { replaces: check.replaces }));
+      const reason = check.checked?.decision.reason ?? 'issued';
+      const after = await deployAfter(p, issued, reason, rt);
+      return { command: 'renew', checked: check.checked, issued: after.issued, ...(after.failure !== undefined ? { failure: after.failure } : {}) };
+    } catch (err) {
+      await failureHook(plan ?? hookTargetOf(m.opts), 'renew', err, rt);
+      throw err;
+    }
   } finally {
     await set.close();
   }
 }
 
-async function renewPlanned(plan: IssuePlan, m: Merged, force: boolean | undefined, rt: Runtime): Promise<RenewResult> {
+/** The renewal decision for the certificate to check (none: issue), and the certID a renewal replaces. */
+async function checkRenewal(
+  m: Merged, paths: CertificateSetPaths, force: boolean | undefined, rt: Runtime, deps: RenewDeps, ariClient: () => Promise<AcmeClient>,
+): Promise<{ checked?: RenewResult['checked']; replaces?: string }> {
   // the certificate is read before anything is sent, so a bad --cert fails without a request
   const certPath = m.certForAri;
   const cert = certPath ? await readCertificate(certPath, m.certGiven, rt) : undefined;
-  const client = await connect(m.opts, rt);
-  let replaces: string | undefined;
-  let checked: RenewResult['checked'];
-  if (certPath && cert) {
-    if (client.supportsAri && cert.facts.akiKeyId) replaces = await client.certId(cert.text);
-    // a key that does not match the chain (a damaged set) is renewed whatever the window says
-    if (force || (await keyMatches(certPath, cert.text, plan, rt))) {
-      const now = new Date();
-      const renewalInfo = force ? undefined : await fetchRenewalInfo(client, cert.text, rt);
-      const decision = renewalDecision({ force, now, notBefore: cert.facts.notBefore, notAfter: cert.facts.notAfter, ...(renewalInfo ? { renewalInfo } : {}) });
-      checked = { path: certPath, notAfter: cert.facts.notAfter, decision };
-      rt.emit({ type: 'renewal-decision', certificatePath: checked.path, notAfter: checked.notAfter, decision });
-      if (!decision.due) return { command: 'renew', checked };
-    }
+  const client = await ariClient();
+  if (!certPath || !cert) return {};
+  const replaces = client.supportsAri && cert.facts.akiKeyId ? await client.certId(cert.text) : undefined;
+  // a key that does not match the chain (a damaged set) is renewed whatever the window says
+  if (!force && !(await keyMatches(certPath, cert.text, paths, rt))) return { replaces };
+  const now = deps.now?.() ?? new Date();
+  const renewalInfo = force ? undefined : await renewalInfoFor(client, certPath, cert.text, replaces, now, rt, deps);
+  const decision = renewalDecision({ force, now, notBefore: cert.facts.notBefore, notAfter: cert.facts.notAfter, ...(renewalInfo ? { renewalInfo } : {}) });
+  const checked = { path: certPath, notAfter: cert.facts.notAfter, decision };
+  rt.emit({ type: 'renewal-decision', certificatePath: checked.path, notAfter: checked.notAfter, decision });
+  return { checked, replaces };
+}
+
+/** The ARI answer: from `<cert>.ari.json` while it is valid (renew --all), else asked for (and kept). */
+async function renewalInfoFor(
+  client: AcmeClient, certPath: string, certText: string, certId: string | undefined, now: Date, rt: Runtime, deps: RenewDeps,
+): Promise<RenewalInfo | undefined> {
+  const useCache = deps.ariCache && certId !== undefined;
+  if (useCache) {
+    const cached = await readAriCache(certPath, { server: client.directoryUrl, certId, now });
+    deps.onAri?.(cached !== undefined);
+    if (cached) return cached;
   }
-  return { command: 'renew', checked, issued: await withListeners(plan, () => executeIssue(plan, client, rt, { replaces })) };
+  const info = await fetchRenewalInfo(client, certText, rt);
+  if (useCache && info) {
+    await writeAriCache(certPath, client.directoryUrl, info, now).catch((err: unknown) => {
+      rt.log.warn(`cannot keep the ARI answer for ${certPath} (${(err as Error).message}); it is asked for again next time`);
+    });
+  }
+  return info;
 }

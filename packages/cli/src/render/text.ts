@@ -10,6 +10,7 @@ import type {
   CertbotAccountInfo, CertbotImportResult, CertbotLineageInfo, CertbotListResult, CommandEvent, CommandResult,
   ImportedAccount, ImportedCertificate, IssueResult, RenewalDecision,
 } from '../results.js';
+import { renderRenewAll } from './renew-all.js';
 
 /** Where lines go (without their newline). */
 export interface TextOutput {
@@ -97,6 +98,8 @@ export function renderResult(r: CommandResult, o: TextOutput): void {
       return renderCaInfo(r, o);
     case 'install timer':
       return renderInstallTimer(r, o);
+    case 'renew --all':
+      return renderRenewAll(r, o);
   }
 }
 
@@ -109,6 +112,7 @@ function renderIssue(r: IssueResult, o: TextOutput): void {
   o.out(`Certificate key:  ${r.certificateKey.path}`);
   o.out(`Renewal config:   ${r.renewalConfigPath}`);
   o.out(`To renew: akamu-cli renew --renewal-config ${r.renewalConfigPath}`);
+  if (r.deployHook?.ok) o.out(`Deploy hook:      ${r.deployHook.command} succeeded`);
   if (r.eabKeyNotStored) {
     o.err('Note: the EAB HMAC key is NOT saved in the renewal config; supply --eab-key again if the account ever has to be registered anew.');
   }
