@@ -8,7 +8,8 @@ import { setupWithAccount, runCli, openssl, assertFailure, assertSuccess, serial
 import { list } from '../src/commands/list.js';
 import { createRuntime } from '../src/runtime.js';
 import { StdinPrompter } from '../src/stdin-prompt.js';
-import type { ListedCertificate } from '../src/results.js';
+import type { ListedCertificate, ListResult } from '../src/results.js';
+import { renderList } from '../src/render/list.js';
 
 const iso = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -189,5 +190,62 @@ describe('list DIR', () => {
     const r = await runCli(['list', empty]);
     assertSuccess(r);
     assert.equal(r.stdout, `No renewal configs (*.renewal.toml) found below ${empty}.\n`);
+  });
+});
+
+describe('list text, from data', () => {
+  const now = new Date('2027-01-10T00:00:00Z');
+  const render = (certificates: ListedCertificate[]): string[] => {
+    const out: string[] = [];
+    const r: ListResult = { command: 'list', directory: '/etc/akamu', offline: false, checkedAt: now, certificates };
+    renderList(r, { out: (l) => out.push(l), err: (l) => out.push(`ERR ${l}`) });
+    return out;
+  };
+  const base = (over: Partial<ListedCertificate>): ListedCertificate => ({
+    renewalConfigPath: '/etc/akamu/a.pem.renewal.toml', ok: true, problems: [], renewsNow: false,
+    server: 'https://ca.test/dir', identifiers: [{ type: 'dns', value: 'a.test' }], challenge: 'dns-01',
+    certificatePath: '/etc/akamu/a.pem', certificateKeyPath: '/etc/akamu/a.pem.key.pem', keyMatches: true, chain: { length: 2, inOrder: true },
+    certificate: { names: ['a.test'], serial: '01', notBefore: new Date('2026-10-01T00:00:00Z'), notAfter: new Date('2027-01-05T00:00:00Z'), issuer: 'CN=x', keyType: 'ed25519', expired: true },
+    ...over,
+  });
+
+  it('an expired certificate, a CA without ARI, no profile', () => {
+    const out = render([base({
+      ari: { source: 'unsupported' },
+      decision: { due: true, reason: 'expiry', at: new Date('2026-12-04T00:00:00Z'), notAfter: new Date('2027-01-05T00:00:00Z') },
+    })]);
+    assert.deepEqual(out, [
+      'Found 1 certificate below /etc/akamu:',
+      '',
+      '  a.test',
+      '    Names:        a.test',
+      '    Serial:       01',
+      '    Expires:      2027-01-05T00:00:00Z (EXPIRED 5 days ago)',
+      '    Key type:     ed25519',
+      "    Profile:      (the CA's default)",
+      '    Challenge:    dns-01',
+      '    Server:       https://ca.test/dir',
+      '    Chain:        /etc/akamu/a.pem (2 certificates, in order)',
+      '    Key:          /etc/akamu/a.pem.key.pem (matches the certificate)',
+      '    ARI window:   the CA does not offer ARI',
+      '    Renews:       now: due since 2026-12-04T00:00:00Z (expiry rule)',
+      '    Config:       /etc/akamu/a.pem.renewal.toml',
+    ]);
+  });
+
+  it('text from files is escaped; no certID; an ARI error', () => {
+    const evil = base({
+      identifiers: [{ type: 'dns', value: 'evil\u001b[2J.test' }], profile: 'p\u202eq',
+      ari: { source: 'error', error: 'HTTP 500\u0007' },
+      decision: { due: false, reason: 'expiry', at: new Date('2027-01-12T12:00:00Z'), notAfter: new Date('2027-02-05T00:00:00Z') },
+    });
+    const noId = base({ renewalConfigPath: '/b', identifiers: [{ type: 'dns', value: 'b.test' }], ari: { source: 'no-cert-id' } });
+    const out = render([evil, noId]).join('\n');
+    assert.match(out, /^ {2}evil\\x1b\[2J\.test$/m);
+    assert.match(out, /Profile: +p\\u202eq$/m);
+    assert.match(out, /ARI window: +unavailable \(HTTP 500\\x07\)$/m);
+    assert.match(out, /Renews: +2027-01-12T12:00:00Z \(in 2 days; expiry rule\)$/m);
+    assert.match(out, /ARI window: +none \(the certificate has no Authority Key Identifier\)$/m);
+    assert.doesNotMatch(out, /[\u001b\u0007\u202e]/);
   });
 });

@@ -209,6 +209,8 @@ function decide(it: Inspected, now: Date): void {
   entry.renewsNow = it.config !== undefined && (!leaf || entry.keyMatches !== true);
 }
 
+/** Code-point order (the same on every machine, whatever its locale). */
+const compare = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
 const sortKey = (e: ListedCertificate): string => e.identifiers?.[0]?.value ?? e.certificate?.names[0] ?? '\uffff';
 
 /** The cached ARI answer for the entry while it is fresh (and says so in the entry); false otherwise. */
@@ -241,6 +243,6 @@ export async function list(dir: string, opts: ListOptions, rt: Runtime): Promise
   const now = new Date();
   for (const it of inspected) decide(it, now);
   const certificates = inspected.map((it) => it.entry)
-    .sort((a, b) => sortKey(a).localeCompare(sortKey(b)) || a.renewalConfigPath.localeCompare(b.renewalConfigPath));
+    .sort((a, b) => compare(sortKey(a), sortKey(b)) || compare(a.renewalConfigPath, b.renewalConfigPath));
   return { command: 'list', directory, offline: opts.offline, checkedAt: now, certificates };
 }
