@@ -7,7 +7,7 @@
  * no systemctl itself: it prints the command that enables the timer.
  */
 import { constants } from 'node:fs';
-import { access, readFile, realpath, stat } from 'node:fs/promises';
+import { access, open, readFile, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { AkamuError, UsageError } from 'akamu-client';
@@ -26,10 +26,11 @@ const RANDOMIZED_DELAY = '15min';
 const UNIT_NAME = /^[A-Za-z0-9:_.\\-]+$/;
 
 /** One ExecStart word, quoted for systemd (systemd.service(5) "Command lines"): `%` and `$` are escaped too. */
-export function systemdWord(word: string): string {
+function systemdWord(word: string): string {
   const escaped = word.replace(/%/g, '%%').replace(/\$/g, '$$$$');
-  if (escaped !== '' && !/[\s"'\\;]/.test(escaped)) return escaped;
-  return `"${escaped.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\t/g, '\\t')}"`;
+  if (escaped !== '' && !/[\s"'\\;\x00-\x1f\x7f]/.test(escaped)) return escaped;
+  const c = (ch: string): string => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  return `"${escaped.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/[\x00-\x1f\x7f]/g, c)}"`;
 }
 
 /** Free text (a Description, a comment) for a unit file: one line, `%` escaped (systemd.unit(5) specifiers). */
@@ -62,7 +63,14 @@ async function akamuCommand(): Promise<string[]> {
   let executable = false;
   try {
     await access(launcher, constants.X_OK);
-    executable = (await readFile(launcher, 'utf8')).startsWith('#!');
+    const fh = await open(launcher, 'r');
+    try {
+      const head = Buffer.alloc(2);
+      await fh.read(head, 0, 2, 0);
+      executable = head.toString('latin1') === '#!';
+    } finally {
+      await fh.close();
+    }
   } catch {
     executable = false;
   }
