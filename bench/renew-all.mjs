@@ -8,10 +8,34 @@
 // with its own paths in its renewal config. Copies of one certificate share its certID, so Pebble
 // answers the same ARI question for them; akamu still asks once per certificate path.
 
-import { cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cliBin, runCli, startPebble, tempDir } from '../packages/testkit/dist/index.js';
-import { measure } from './measure.mjs';
+
+/**
+ * Wall time, CPU time (user + sys) and peak RSS of one process, through GNU time when present
+ * (CPU time tells what the run costs on a shared machine, where wall time also counts the waiting).
+ */
+function timed(file, args) {
+  const gnu = existsSync('/usr/bin/time');
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(gnu ? '/usr/bin/time' : file, gnu ? ['-f', 'BENCH-TIME %U %S %M', file, ...args] : args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
+      const m = /BENCH-TIME (\S+) (\S+) (\d+)\s*$/.exec(stderr);
+      const cpuS = m ? Number(m[1]) + Number(m[2]) : undefined;
+      // GNU time exits with the command's status
+      resolve({ code, wallS, cpuS, rssKb: m ? Number(m[3]) : 0, stdout, stderr });
+    });
+  });
+}
 
 const FLEET = 1000;
 const DUE = 100;
@@ -53,11 +77,11 @@ function removeAriCaches(dir) {
 
 async function timedRun(pebble, args, expect) {
   const before = pebble.requestCount();
-  const r = await measure(process.execPath, [cliBin, 'renew', '--all', ...args]);
+  const r = await timed(process.execPath, [cliBin, 'renew', '--all', ...args]);
   const requests = pebble.requestCount() - before;
   const summary = r.stdout.trim().split('\n').at(-1) ?? '';
   if (r.code !== 0 || !expect.test(summary)) throw new Error(`renew --all ${args[0]} failed (exit ${r.code}): ${summary}\n${r.stderr.slice(-2000)}`);
-  return { wallS: r.wallS, rssMb: r.rssKb / 1024, requests, summary };
+  return { wallS: r.wallS, cpuS: r.cpuS, rssMb: r.rssKb / 1024, requests, summary };
 }
 
 /** Runs the three timed cases; returns [{ key, label, targetS, wallS, rssMb, requests } | { …, error }]. */
@@ -101,7 +125,7 @@ export async function benchRenewAll() {
       try {
         const res = await cases[t.key]();
         rows.push({ ...t, ...res });
-        console.error(`bench: ${t.label}: ${res.wallS.toFixed(3)} s, ${res.requests} requests`);
+        console.error(`bench: ${t.label}: ${res.wallS.toFixed(3)} s (CPU ${res.cpuS?.toFixed(2) ?? '?'} s), ${res.requests} requests`);
       } catch (e) {
         rows.push({ ...t, error: e instanceof Error ? e.message : String(e) });
         console.error(`bench: ${t.label}: FAILED\n${rows.at(-1).error}`);

@@ -14,7 +14,7 @@ import { identifiersFromFlags } from '../identifiers.js';
 import { eabKeyGiven } from '../eab.js';
 import { openCertificateSet } from '../files/cert-set.js';
 import { checkRenewal, type CheckDeps } from './renewal-check.js';
-import { planIssue, executeIssue, certificateSetPaths, withListeners, type IssueSettings, type CertKeyRule, type ShareSolvers } from './issue.js';
+import { planIssue, executeIssue, certificateSetPaths, withListeners, type IssuePlan, type IssueSettings, type CertKeyRule, type ShareSolvers } from './issue.js';
 import { deployAfter, failureHook, hookTargetOf } from './hook-steps.js';
 
 interface Merged {
@@ -102,8 +102,10 @@ export async function renewOne(opts: RenewOptions, rt: Runtime, deps: RenewDeps 
     const makePlan = () => planIssue(m.opts, rt, { contacts: m.contacts, certKeyRule: m.certKeyRule, eabKidForConfig: m.eabKidForConfig, set, shareSolvers: deps.shareSolvers });
     let shared: Promise<AcmeClient> | undefined;
     const client = (purpose: 'ari' | 'issue'): Promise<AcmeClient> => (deps.client ? deps.client(m.opts, purpose, rt) : (shared ??= connect(m.opts, rt)));
-    let plan = deps.checkFirst ? undefined : await makePlan();
+    let plan: IssuePlan | undefined;
     try {
+      // a single renew checks everything before the first request; renew --all only what is due
+      if (!deps.checkFirst) plan = await makePlan();
       const check = await checkRenewal(m, paths, opts.force, rt, deps, () => client('ari'));
       if (check.checked && !check.checked.decision.due) return { command: 'renew', checked: check.checked };
       plan ??= await makePlan();
