@@ -12,8 +12,10 @@ import { connect } from '../server.js';
 import { RENEWAL_FIELDS, readRenewalConfig, renewalConfigOptions } from '../files/renewal-config.js';
 import { identifiersFromFlags } from '../identifiers.js';
 import { eabKeyGiven } from '../eab.js';
-import { openCertificateSet } from '../files/cert-set.js';
-import { checkRenewal, type CheckDeps } from './renewal-check.js';
+import { lstat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { journalPath, lockPath, openCertificateSet } from '../files/cert-set.js';
+import { chainFileSha256, checkRenewal, type CheckDeps, type RenewalCheck } from './renewal-check.js';
 import { planIssue, executeIssue, certificateSetPaths, withListeners, type IssuePlan, type IssueSettings, type CertKeyRule, type ShareSolvers } from './issue.js';
 import { deployAfter, failureHook, hookTargetOf } from './hook-steps.js';
 
@@ -94,19 +96,31 @@ export async function renew(opts: RenewOptions, rt: Runtime): Promise<RenewResul
 export async function renewOne(opts: RenewOptions, rt: Runtime, deps: RenewDeps = {}): Promise<RenewResult> {
   let m = await mergeWithConfig(opts);
   deps.onSettings?.(m.opts);
-  // lock the certificate's files and repair an interrupted commit before anything is read from them
   const paths = certificateSetPaths(m.opts);
+  let shared: Promise<AcmeClient> | undefined;
+  const client = (purpose: 'ari' | 'issue'): Promise<AcmeClient> => (deps.client ? deps.client(m.opts, purpose, rt) : (shared ??= connect(m.opts, rt)));
+  // renew --all: a set that no run is writing (no lock, no journal) is checked without its lock, which
+  // only a certificate that is due then takes (the check only reads, and writes the ARI cache atomically)
+  let pre: RenewalCheck | undefined;
+  if (deps.checkFirst && !opts.force && (await setIsQuiet(paths.chain))) {
+    pre = await checkRenewal(m, paths, opts.force, rt, deps, () => client('ari')).catch(async (err: unknown) => {
+      await failureHook(hookTargetOf(m.opts), 'renew', err, rt);
+      throw err;
+    });
+    if (pre.checked && !pre.checked.decision.due) return { command: 'renew', checked: pre.checked };
+  }
+  // lock the certificate's files and repair an interrupted commit before anything is read from them
   const set = await openCertificateSet(paths, rt.log);
   try {
     if (set.recovered && opts.renewalConfig) m = await mergeWithConfig(opts);
     const makePlan = () => planIssue(m.opts, rt, { contacts: m.contacts, certKeyRule: m.certKeyRule, eabKidForConfig: m.eabKidForConfig, set, shareSolvers: deps.shareSolvers });
-    let shared: Promise<AcmeClient> | undefined;
-    const client = (purpose: 'ari' | 'issue'): Promise<AcmeClient> => (deps.client ? deps.client(m.opts, purpose, rt) : (shared ??= connect(m.opts, rt)));
     let plan: IssuePlan | undefined;
     try {
       // a single renew checks everything before the first request; renew --all only what is due
       if (!deps.checkFirst) plan = await makePlan();
-      const check = await checkRenewal(m, paths, opts.force, rt, deps, () => client('ari'));
+      // the check made before the lock holds while the chain is the file it judged
+      const unchanged = pre?.chainSha256 !== undefined && !set.recovered && (await chainFileSha256(m.certForAri)) === pre.chainSha256;
+      const check = unchanged && pre ? pre : await checkRenewal(m, paths, opts.force, rt, deps, () => client('ari'));
       if (check.checked && !check.checked.decision.due) return { command: 'renew', checked: check.checked };
       plan ??= await makePlan();
       const p = plan;
@@ -121,4 +135,11 @@ export async function renewOne(opts: RenewOptions, rt: Runtime, deps: RenewDeps 
   } finally {
     await set.close();
   }
+}
+
+/** No run holds the set's lock and no commit of it was interrupted (both files absent). */
+async function setIsQuiet(chain: string): Promise<boolean> {
+  const absent = (p: string) => lstat(p).then(() => false, (err: NodeJS.ErrnoException) => err.code === 'ENOENT');
+  const c = resolve(chain);
+  return (await absent(lockPath(c))) && (await absent(journalPath(c)));
 }

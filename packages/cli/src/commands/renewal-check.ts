@@ -36,6 +36,14 @@ export interface RenewalCheck {
   checked?: RenewResult['checked'];
   /** The certID a renewal replaces. */
   replaces?: string;
+  /** With the ARI cache: the SHA-256 of the chain file judged (a later check of the same file may reuse this one). */
+  chainSha256?: string;
+}
+
+/** The SHA-256 of a chain file as checkRenewal hashes it; undefined when it cannot be read. */
+export async function chainFileSha256(path: string | undefined): Promise<string | undefined> {
+  if (path === undefined) return undefined;
+  return readInputText(path, CHAIN_FILE_LIMIT).then(sha256, () => undefined);
 }
 
 /** The leaf's facts the decision needs, and its certID when the CA has ARI. */
@@ -141,13 +149,14 @@ export async function checkRenewal(
   const leaf: Leaf | undefined = known
     ? { notBefore: new Date(known.notBefore!), notAfter: new Date(known.notAfter!), ...(client.supportsAri ? { certId: known.certId } : {}) }
     : await parseLeaf(certPath, text, client, rt);
-  if (!leaf) return {};
+  const judged = chainSha256 !== undefined ? { chainSha256 } : {};
+  if (!leaf) return judged;
   const replaces = leaf.certId;
   // a key that does not match the chain (a damaged set) is renewed whatever the window says
   let keySha256: string | undefined;
   if (!force) {
     const key = await keyMatches(certPath, text, leaf.spkiDer, paths, known?.keySha256, rt);
-    if (!key.ok) return { replaces };
+    if (!key.ok) return { replaces, ...judged };
     keySha256 = key.keySha256;
   }
   const now = deps.now?.() ?? new Date();
@@ -169,5 +178,5 @@ export async function checkRenewal(
   const decision = renewalDecision({ force, now, notBefore: leaf.notBefore, notAfter: leaf.notAfter, ...(renewalInfo ? { renewalInfo } : {}) });
   const checked = { path: certPath, notAfter: leaf.notAfter, decision };
   rt.emit({ type: 'renewal-decision', certificatePath: checked.path, notAfter: checked.notAfter, decision });
-  return { checked, replaces };
+  return { checked, replaces, ...judged };
 }
