@@ -90,14 +90,14 @@ async function parseLeaf(path: string, text: string, client: AcmeClient, rt: Run
 }
 
 /** The server's renewal window for the certificate; undefined when ARI is not to be had (a warning when its request failed). */
-async function fetchRenewalInfo(client: AcmeClient, certText: string, rt: Runtime): Promise<RenewalInfo | undefined> {
+async function fetchRenewalInfo(client: AcmeClient, cert: string | { certId: string }, rt: Runtime): Promise<RenewalInfo | undefined> {
   if (!client.supportsAri) {
     // the CA's normal state, not a problem: at info, so a daily cron job stays silent
     rt.log.info('the server does not support ARI (no renewalInfo in its directory); using the expiry rule');
     return undefined;
   }
   try {
-    return await client.getRenewalInfo(certText);
+    return await client.getRenewalInfo(cert);
   } catch (err) {
     rt.log.warn(`ARI unavailable (${(err as Error).message.split('\n')[0]}); using the expiry rule`);
     return undefined;
@@ -164,7 +164,7 @@ export async function checkRenewal(
   if (!force) {
     const fresh = known && known.certId === leaf.certId && ariCacheFresh(known, now) ? known : undefined;
     if (deps.ariCache && leaf.certId !== undefined) deps.onAri?.(fresh !== undefined);
-    renewalInfo = fresh ? cachedRenewalInfo(fresh) : await fetchRenewalInfo(client, text, rt);
+    renewalInfo = fresh ? cachedRenewalInfo(fresh) : await fetchRenewalInfo(client, leaf.certId !== undefined ? { certId: leaf.certId } : text, rt);
     const facts = { chainSha256: chainSha256!, notBefore: leaf.notBefore, notAfter: leaf.notAfter, ...(keySha256 !== undefined ? { keySha256 } : {}) };
     let update: AriCacheEntry | undefined;
     if (deps.ariCache && renewalInfo && !fresh) update = ariCacheEntry(client.directoryUrl, renewalInfo, now, facts);
