@@ -42,9 +42,12 @@ interface CaSession {
 export class FleetSessions {
   private readonly cas = new Map<string, CaSession>();
 
+  /** `rt`: the run's (its log lines are about the CA, not one certificate). */
+  constructor(private readonly rt: Runtime) {}
+
   /** The client for one certificate's ARI check or issuance, bounded by its `--poll-timeout`. */
   async client(opts: IssueSettings, purpose: 'ari' | 'issue', rt: Runtime): Promise<AcmeClient> {
-    const ca = this.ca(opts, rt);
+    const ca = this.ca(opts);
     let client: Promise<AcmeClient>;
     if (purpose === 'ari') {
       client = ca.base;
@@ -53,7 +56,7 @@ export class FleetSessions {
       const key = resolve(opts.accountKey);
       let c = ca.accounts.get(key);
       if (!c) {
-        c = ca.transport.then(({ transport }) => AcmeClient.connect(opts.server, { transport, log: rt.log.child('akamu_client') }));
+        c = ca.transport.then(({ transport }) => AcmeClient.connect(opts.server, { transport, log: this.rt.log.child('akamu_client') }));
         ca.accounts.set(key, c);
       }
       client = c;
@@ -62,7 +65,8 @@ export class FleetSessions {
     return (await client).bounded({ deadline: Date.now() + pollTimeoutMs(opts), signal: rt.signal });
   }
 
-  private ca(opts: ServerOptions, rt: Runtime): CaSession {
+  private ca(opts: ServerOptions): CaSession {
+    const { rt } = this;
     const id = `${opts.server}\n${opts.serverCa ? resolve(opts.serverCa) : ''}`;
     let ca = this.cas.get(id);
     if (!ca) {

@@ -9,7 +9,6 @@
  */
 import { UsageError, type Logger } from 'akamu-client';
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { readRenewalConfig } from '../files/renewal-config.js';
 import { findRenewalConfigs } from '../files/find-configs.js';
 import { LockedError } from '../files/lock.js';
 import type { CliLogger } from '../log.js';
@@ -67,7 +66,7 @@ export async function renewAll(opts: RenewOptions, rt: Runtime, deps: RenewAllDe
 
   const startedAt = new Date();
   const t0 = performance.now();
-  const sessions = new FleetSessions();
+  const sessions = new FleetSessions(rt);
   const listeners = new SharedListeners();
   const { all: _a, concurrency: _c, randomDelay: _r, ...flags } = opts;
   const entries: RenewAllEntry[] = new Array(configs.length);
@@ -114,10 +113,11 @@ async function renewEntry(
   };
   let ariCached: boolean | undefined;
   try {
-    const cfg = await readRenewalConfig(configPath);
-    entry.certificatePath = cfg.cert_path;
-    entry.domains = cfg.domains.map((d) => d.value);
     const r: RenewResult = await renewOne(opts, certRt, {
+      onSettings: (s) => {
+        entry.certificatePath = s.out;
+        entry.domains = s.identifiers.map((d) => d.value);
+      },
       client: (o, purpose, crt) => shared.sessions.client(o, purpose, crt),
       ariCache: true,
       checkFirst: true,

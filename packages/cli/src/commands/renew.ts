@@ -3,11 +3,7 @@
  * flags override single fields) or from flags alone. Before the renewal is due it prints when it
  * will be and exits 0 without ordering anything, so it is safe to run from cron every day.
  */
-import { resolve } from 'node:path';
-import {
-  UsageError, parseKeyType, certificateFacts, renewalDecision, publicKeyMatches, splitPemCertificates,
-  type AcmeClient, type CertificateFacts, type RenewalInfo,
-} from 'akamu-client';
+import { UsageError, parseKeyType, type AcmeClient } from 'akamu-client';
 import { LETS_ENCRYPT_DIRECTORY } from '../defaults.js';
 import type { RenewOptions } from '../program.js';
 import type { RenewAllResult, RenewResult } from '../results.js';
@@ -16,11 +12,11 @@ import { connect } from '../server.js';
 import { RENEWAL_FIELDS, readRenewalConfig, renewalConfigOptions } from '../files/renewal-config.js';
 import { identifiersFromFlags } from '../identifiers.js';
 import { eabKeyGiven } from '../eab.js';
-import { CHAIN_FILE_LIMIT, InputFileError, describeFsError, readInputText } from '../files/read-input.js';
-import { loadKeyFile } from '../files/keys.js';
-import { openCertificateSet, type CertificateSetPaths } from '../files/cert-set.js';
-import { readAriCache, writeAriCache } from '../files/ari-cache.js';
-import { planIssue, executeIssue, certificateSetPaths, withListeners, type IssueSettings, type CertKeyRule, type ShareSolvers } from './issue.js';
+import { lstat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { journalPath, lockPath, openCertificateSet } from '../files/cert-set.js';
+import { chainFileSha256, checkRenewal, type CheckDeps, type RenewalCheck } from './renewal-check.js';
+import { planIssue, executeIssue, certificateSetPaths, withListeners, type IssuePlan, type IssueSettings, type CertKeyRule, type ShareSolvers } from './issue.js';
 import { deployAfter, failureHook, hookTargetOf } from './hook-steps.js';
 
 interface Merged {
@@ -74,80 +70,18 @@ function given<T extends object>(flags: T): { [K in keyof T]?: Exclude<T[K], und
 }
 
 /**
- * The certificate to check. `--cert` must exist (a typo in a cron line must not renew on every
- * run); the renewal config's cert_path may not exist yet: then it is issued.
- */
-async function readCertificate(path: string, explicit: boolean, rt: Runtime): Promise<{ text: string; facts: CertificateFacts } | undefined> {
-  let text: string;
-  try {
-    text = await readInputText(path, CHAIN_FILE_LIMIT);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    // a FIFO, a device or a huge file at the certificate's place is not "no certificate": refuse
-    if (e instanceof InputFileError) throw new UsageError(`cannot read certificate ${path}: ${describeFsError(e)}`);
-    if (e.code === 'ENOENT' && explicit) throw new UsageError(`cannot read --cert ${path}: no such file`);
-    if (e.code === 'ENOENT') rt.log.info(`no certificate at ${path} yet; issuing one`);
-    else rt.log.warn(`cannot read certificate ${path} (${describeFsError(e)}); renewing`);
-    return undefined;
-  }
-  try {
-    return { text, facts: await certificateFacts(text) };
-  } catch (err) {
-    rt.log.warn(`cannot parse certificate ${path} (${(err as Error).message}); renewing`);
-    return undefined;
-  }
-}
-
-/** The server's renewal window for the certificate; undefined when ARI is not to be had (a warning when its request failed). */
-async function fetchRenewalInfo(client: AcmeClient, certText: string, rt: Runtime): Promise<RenewalInfo | undefined> {
-  if (!client.supportsAri) {
-    // the CA's normal state, not a problem: at info, so a daily cron job stays silent
-    rt.log.info('the server does not support ARI (no renewalInfo in its directory); using the expiry rule');
-    return undefined;
-  }
-  try {
-    return await client.getRenewalInfo(certText);
-  } catch (err) {
-    rt.log.warn(`ARI unavailable (${(err as Error).message.split('\n')[0]}); using the expiry rule`);
-    return undefined;
-  }
-}
-
-/**
- * Does the certificate's key file hold the key of the chain's leaf? Only asked when the certificate
- * checked is the chain this renewal writes (a mismatch means a damaged set: renew whatever ARI says).
- */
-async function keyMatches(certPath: string, certText: string, paths: CertificateSetPaths, rt: Runtime): Promise<boolean> {
-  if (resolve(certPath) !== resolve(paths.chain)) return true;
-  const keyPath = paths.key;
-  let why: string;
-  try {
-    const key = await loadKeyFile(keyPath, 'certificate key');
-    const leaf = splitPemCertificates(certText)[0];
-    if (key && leaf && (await publicKeyMatches(leaf, key))) return true;
-    why = key ? 'does not match the certificate' : 'is missing';
-  } catch (err) {
-    why = `cannot be used (${(err as Error).message})`;
-  }
-  rt.log.warn(`the certificate key ${keyPath} ${why} ${certPath}; renewing`);
-  return false;
-}
-
-/**
  * What renew --all shares between its certificates; a single renew uses none of it.
  * - `client`: the client of one CA for the ARI check (`purpose: 'ari'`) and of one CA and account
  *   for the issuance, instead of a connection per certificate.
  * - `ariCache`: read `<cert_path>.ari.json` and keep fresh answers there.
  * - `checkFirst`: decide before planning, so a certificate that is not due costs no plan.
  */
-export interface RenewDeps {
+export interface RenewDeps extends CheckDeps {
   client?: (opts: IssueSettings, purpose: 'ari' | 'issue', rt: Runtime) => Promise<AcmeClient>;
-  ariCache?: boolean;
   checkFirst?: boolean;
   shareSolvers?: ShareSolvers;
-  now?: () => Date;
-  /** Told whether the ARI answer came from the cache. */
-  onAri?: (cached: boolean) => void;
+  /** Told the merged settings once they are known. */
+  onSettings?: (opts: IssueSettings) => void;
 }
 
 export async function renew(opts: RenewOptions, rt: Runtime): Promise<RenewResult | RenewAllResult> {
@@ -161,17 +95,32 @@ export async function renew(opts: RenewOptions, rt: Runtime): Promise<RenewResul
 /** One certificate: check, and renew when due (or forced); the hooks after. */
 export async function renewOne(opts: RenewOptions, rt: Runtime, deps: RenewDeps = {}): Promise<RenewResult> {
   let m = await mergeWithConfig(opts);
-  // lock the certificate's files and repair an interrupted commit before anything is read from them
+  deps.onSettings?.(m.opts);
   const paths = certificateSetPaths(m.opts);
+  let shared: Promise<AcmeClient> | undefined;
+  const client = (purpose: 'ari' | 'issue'): Promise<AcmeClient> => (deps.client ? deps.client(m.opts, purpose, rt) : (shared ??= connect(m.opts, rt)));
+  // renew --all: a set that no run is writing (no lock, no journal) is checked without its lock, which
+  // only a certificate that is due then takes (the check only reads, and writes the ARI cache atomically)
+  let pre: RenewalCheck | undefined;
+  if (deps.checkFirst && !opts.force && (await setIsQuiet(paths.chain))) {
+    pre = await checkRenewal(m, paths, opts.force, rt, deps, () => client('ari')).catch(async (err: unknown) => {
+      await failureHook(hookTargetOf(m.opts), 'renew', err, rt);
+      throw err;
+    });
+    if (pre.checked && !pre.checked.decision.due) return { command: 'renew', checked: pre.checked };
+  }
+  // lock the certificate's files and repair an interrupted commit before anything is read from them
   const set = await openCertificateSet(paths, rt.log);
   try {
     if (set.recovered && opts.renewalConfig) m = await mergeWithConfig(opts);
     const makePlan = () => planIssue(m.opts, rt, { contacts: m.contacts, certKeyRule: m.certKeyRule, eabKidForConfig: m.eabKidForConfig, set, shareSolvers: deps.shareSolvers });
-    let shared: Promise<AcmeClient> | undefined;
-    const client = (purpose: 'ari' | 'issue'): Promise<AcmeClient> => (deps.client ? deps.client(m.opts, purpose, rt) : (shared ??= connect(m.opts, rt)));
-    let plan = deps.checkFirst ? undefined : await makePlan();
+    let plan: IssuePlan | undefined;
     try {
-      const check = await checkRenewal(m, paths, opts.force, rt, deps, () => client('ari'));
+      // a single renew checks everything before the first request; renew --all only what is due
+      if (!deps.checkFirst) plan = await makePlan();
+      // the check made before the lock holds while the chain is the file it judged
+      const unchanged = pre?.chainSha256 !== undefined && !set.recovered && (await chainFileSha256(m.certForAri)) === pre.chainSha256;
+      const check = unchanged && pre ? pre : await checkRenewal(m, paths, opts.force, rt, deps, () => client('ari'));
       if (check.checked && !check.checked.decision.due) return { command: 'renew', checked: check.checked };
       plan ??= await makePlan();
       const p = plan;
@@ -188,41 +137,9 @@ export async function renewOne(opts: RenewOptions, rt: Runtime, deps: RenewDeps 
   }
 }
 
-/** The renewal decision for the certificate to check (none: issue), and the certID a renewal replaces. */
-async function checkRenewal(
-  m: Merged, paths: CertificateSetPaths, force: boolean | undefined, rt: Runtime, deps: RenewDeps, ariClient: () => Promise<AcmeClient>,
-): Promise<{ checked?: RenewResult['checked']; replaces?: string }> {
-  // the certificate is read before anything is sent, so a bad --cert fails without a request
-  const certPath = m.certForAri;
-  const cert = certPath ? await readCertificate(certPath, m.certGiven, rt) : undefined;
-  const client = await ariClient();
-  if (!certPath || !cert) return {};
-  const replaces = client.supportsAri && cert.facts.akiKeyId ? await client.certId(cert.text) : undefined;
-  // a key that does not match the chain (a damaged set) is renewed whatever the window says
-  if (!force && !(await keyMatches(certPath, cert.text, paths, rt))) return { replaces };
-  const now = deps.now?.() ?? new Date();
-  const renewalInfo = force ? undefined : await renewalInfoFor(client, certPath, cert.text, replaces, now, rt, deps);
-  const decision = renewalDecision({ force, now, notBefore: cert.facts.notBefore, notAfter: cert.facts.notAfter, ...(renewalInfo ? { renewalInfo } : {}) });
-  const checked = { path: certPath, notAfter: cert.facts.notAfter, decision };
-  rt.emit({ type: 'renewal-decision', certificatePath: checked.path, notAfter: checked.notAfter, decision });
-  return { checked, replaces };
-}
-
-/** The ARI answer: from `<cert>.ari.json` while it is valid (renew --all), else asked for (and kept). */
-async function renewalInfoFor(
-  client: AcmeClient, certPath: string, certText: string, certId: string | undefined, now: Date, rt: Runtime, deps: RenewDeps,
-): Promise<RenewalInfo | undefined> {
-  const useCache = deps.ariCache && certId !== undefined;
-  if (useCache) {
-    const cached = await readAriCache(certPath, { server: client.directoryUrl, certId, now });
-    deps.onAri?.(cached !== undefined);
-    if (cached) return cached;
-  }
-  const info = await fetchRenewalInfo(client, certText, rt);
-  if (useCache && info) {
-    await writeAriCache(certPath, client.directoryUrl, info, now).catch((err: unknown) => {
-      rt.log.warn(`cannot keep the ARI answer for ${certPath} (${(err as Error).message}); it is asked for again next time`);
-    });
-  }
-  return info;
+/** No run holds the set's lock and no commit of it was interrupted (both files absent). */
+async function setIsQuiet(chain: string): Promise<boolean> {
+  const absent = (p: string) => lstat(p).then(() => false, (err: NodeJS.ErrnoException) => err.code === 'ENOENT');
+  const c = resolve(chain);
+  return (await absent(lockPath(c))) && (await absent(journalPath(c)));
 }

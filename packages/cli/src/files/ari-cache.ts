@@ -7,6 +7,10 @@
  *
  * How long an answer is used (standards.md §5 "Polling"): its Retry-After clamped to [1 min, 1 day];
  * 6 hours when the CA sent none.
+ *
+ * The entry also records the SHA-256 of the chain file it was made for, with the leaf's validity
+ * and certID, and of the key file found to match that leaf: while both files are unchanged, a run
+ * needs neither to parse the certificate nor to compare the key (most of a fleet check's CPU).
  */
 import type { RenewalInfo } from 'akamu-client';
 import { writeFileAtomic } from './atomic.js';
@@ -24,6 +28,20 @@ export interface AriCacheEntry {
   validUntil: string;
   suggestedWindow: { start: string; end: string };
   explanationURL?: string;
+  /** SHA-256 (hex) of the chain file the entry is about; its leaf's validity. */
+  chainSha256?: string;
+  notBefore?: string;
+  notAfter?: string;
+  /** SHA-256 (hex) of the certificate key file that was checked to match the leaf. */
+  keySha256?: string;
+}
+
+/** What the entry knows of the chain file, beside the ARI answer. */
+export interface AriCacheFacts {
+  chainSha256: string;
+  notBefore: Date;
+  notAfter: Date;
+  keySha256?: string;
 }
 
 export const ARI_CACHE_MIN_MS = 60_000;
@@ -57,6 +75,8 @@ export function parseAriCache(text: string): AriCacheEntry | undefined {
   if (e.version !== 1 || typeof e.server !== 'string' || typeof e.certId !== 'string' || !isDate(e.fetchedAt) || !isDate(e.validUntil)) return undefined;
   if (typeof w !== 'object' || w === null || !isDate(w.start) || !isDate(w.end) || Date.parse(w.end) <= Date.parse(w.start)) return undefined;
   if (e.explanationURL !== undefined && typeof e.explanationURL !== 'string') return undefined;
+  for (const k of ['chainSha256', 'keySha256'] as const) if (e[k] !== undefined && typeof e[k] !== 'string') return undefined;
+  for (const k of ['notBefore', 'notAfter'] as const) if (e[k] !== undefined && !isDate(e[k])) return undefined;
   return e as unknown as AriCacheEntry;
 }
 
@@ -76,21 +96,24 @@ export async function readAriCacheEntry(certPath: string): Promise<AriCacheEntry
   }
 }
 
+/** The entry's answer may still be used at `now` (before its Retry-After; not from the future: a clock set back). */
+export function ariCacheFresh(e: AriCacheEntry, now: Date): boolean {
+  const t = now.getTime();
+  return t < Date.parse(e.validUntil) && t >= Date.parse(e.fetchedAt) - ARI_CACHE_MIN_MS;
+}
+
 /**
  * The cached answer for this certificate and CA while it is still valid at `now`; undefined when
  * it must be fetched (none, corrupt, another certificate or CA, past its Retry-After).
  */
 export async function readAriCache(certPath: string, want: { server: string; certId: string; now: Date }): Promise<RenewalInfo | undefined> {
   const e = await readAriCacheEntry(certPath);
-  if (!e || e.server !== want.server || e.certId !== want.certId) return undefined;
-  const t = want.now.getTime();
-  // an entry from the future (a clock set back) is not trusted either
-  if (t >= Date.parse(e.validUntil) || t < Date.parse(e.fetchedAt) - ARI_CACHE_MIN_MS) return undefined;
+  if (!e || e.server !== want.server || e.certId !== want.certId || !ariCacheFresh(e, want.now)) return undefined;
   return cachedRenewalInfo(e);
 }
 
-/** The entry for a fresh answer fetched at `now`. */
-export function ariCacheEntry(server: string, info: RenewalInfo, now: Date): AriCacheEntry {
+/** The entry for a fresh answer fetched at `now` (with what is known of the chain file). */
+export function ariCacheEntry(server: string, info: RenewalInfo, now: Date, facts?: AriCacheFacts): AriCacheEntry {
   const e: AriCacheEntry = {
     version: 1,
     server,
@@ -100,10 +123,21 @@ export function ariCacheEntry(server: string, info: RenewalInfo, now: Date): Ari
     suggestedWindow: { start: info.window.start.toISOString(), end: info.window.end.toISOString() },
   };
   if (info.explanationURL !== undefined) e.explanationURL = info.explanationURL;
+  if (facts) {
+    e.chainSha256 = facts.chainSha256;
+    e.notBefore = facts.notBefore.toISOString();
+    e.notAfter = facts.notAfter.toISOString();
+    if (facts.keySha256 !== undefined) e.keySha256 = facts.keySha256;
+  }
   return e;
 }
 
+/** Keep an entry beside the certificate (atomically). */
+export async function writeAriCacheEntry(certPath: string, e: AriCacheEntry): Promise<void> {
+  await writeFileAtomic(ariCachePath(certPath), `${JSON.stringify(e, null, 2)}\n`);
+}
+
 /** Keep a fresh answer beside the certificate (atomically). */
-export async function writeAriCache(certPath: string, server: string, info: RenewalInfo, now: Date): Promise<void> {
-  await writeFileAtomic(ariCachePath(certPath), `${JSON.stringify(ariCacheEntry(server, info, now), null, 2)}\n`);
+export async function writeAriCache(certPath: string, server: string, info: RenewalInfo, now: Date, facts?: AriCacheFacts): Promise<void> {
+  await writeAriCacheEntry(certPath, ariCacheEntry(server, info, now, facts));
 }
