@@ -22,7 +22,7 @@ import { connect } from '../server.js';
 import { parseRenewalConfig, type RenewalConfig } from '../files/renewal-config.js';
 import { CHAIN_FILE_LIMIT, SMALL_FILE_LIMIT, describeFsError, readInputText } from '../files/read-input.js';
 import { loadKeyFile } from '../files/keys.js';
-import { readAriCache, readAriCacheEntry } from '../files/ari-cache.js';
+import { ariCacheFresh, cachedRenewalInfo, readAriCacheEntry } from '../files/ari-cache.js';
 import { findRenewalConfigs } from '../files/find-configs.js';
 
 /** ARI requests in flight at once, per CA. */
@@ -217,12 +217,10 @@ const sortKey = (e: ListedCertificate): string => e.identifiers?.[0]?.value ?? e
 async function fromCache(it: Inspected, now: Date): Promise<boolean> {
   const { config, leaf } = it;
   if (!config || !leaf?.facts.akiKeyId) return false;
-  const want = { server: config.server, certId: await ariCertId(leaf.text), now };
-  const info = await readAriCache(config.cert_path, want);
-  if (!info) return false;
-  it.renewalInfo = info;
-  const entry = await readAriCacheEntry(config.cert_path);
-  it.entry.ari = entry ? { source: 'cached', freshUntil: new Date(entry.validUntil) } : { source: 'cached' };
+  const e = await readAriCacheEntry(config.cert_path);
+  if (!e || e.server !== config.server || e.certId !== (await ariCertId(leaf.text)) || !ariCacheFresh(e, now)) return false;
+  it.renewalInfo = cachedRenewalInfo(e);
+  it.entry.ari = { source: 'cached', freshUntil: new Date(e.validUntil) };
   return true;
 }
 
