@@ -7,7 +7,7 @@
  * cleans up as on failure (DNS hook `remove`, listeners closed, hook children ended), then the run
  * exits 130 or 143. A second signal ends the process at once.
  */
-import { INTERRUPTS, InterruptedError, type InterruptSignal } from './errors.js';
+import { INTERRUPTS, InterruptedError, ResultFailure, type InterruptSignal } from './errors.js';
 import type { CommandRunner } from './program.js';
 import type { JsonCollector } from './render/json.js';
 import type { ProgressLine } from './render/progress.js';
@@ -162,6 +162,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         // the JSON document is printed once the run is over (a signal may still come)
         if (collector) session.result = result;
         else text.renderResult(result, lines);
+        // the work is done and shown, but part of it failed (a deploy hook, a certificate of renew --all)
+        if ('failure' in result && typeof result.failure === 'string') throw new ResultFailure(result.failure);
       } finally {
         progress?.stop();
         unwatch();
@@ -217,7 +219,9 @@ async function printError(err: unknown, io: Io, session: Session): Promise<numbe
   const report = (message: string, error: () => Record<string, unknown>): void => {
     if (!json) return io.err(`${lead}error: ${message}\n`);
     if (lead) io.err(lead);
-    io.out(json.failureDocument(session.collector, session.command, error()));
+    // a result whose later step failed (a deploy hook, part of renew --all) is printed with the error
+    if (session.collector && session.result) io.out(session.collector.result(session.result, error()));
+    else io.out(json.failureDocument(session.collector, session.command, error()));
   };
   if (session.interrupted) {
     // whatever the interruption made fail, the interruption is what happened
@@ -232,7 +236,7 @@ async function printError(err: unknown, io: Io, session: Session): Promise<numbe
   const message = `${safeMessage(err instanceof Error ? err.message : String(err), cause instanceof AcmeProblemError)}${advice}`;
   const exitCode = cause instanceof UsageError || cause instanceof UnsupportedError ? 2 : 1;
   report(message, () => json!.errorObject(err, { message, advice, exitCode }));
-  if (session.verbosity >= 2 && cause instanceof Error && cause.stack && !(cause instanceof AkamuError && cause.code === 'usage')) {
+  if (session.verbosity >= 2 && cause instanceof Error && cause.stack && !(cause instanceof AkamuError && cause.code === 'usage') && !(cause instanceof ResultFailure)) {
     io.err(`${safeMessage(cause.stack, true)}\n`);
   }
   return exitCode;

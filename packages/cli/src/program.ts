@@ -64,6 +64,14 @@ function withWebroot<O extends OptionValues, G extends OptionValues>(cmd: Comman
     .option('--preferred-chain <ISSUER_CN>', "prefer the CA's chain whose top certificate is issued by this common name");
 }
 
+/** Deploy and failure hooks (issue and renew; stored in the renewal config). */
+function withHooks<O extends OptionValues, G extends OptionValues>(cmd: Command<[], O, G>) {
+  return cmd
+    .option('--deploy-hook <CMD>', 'program run (no shell, no arguments; values in AKAMU_* variables) after each certificate issued or renewed')
+    .option('--failure-hook <CMD>', 'program run (no shell, no arguments; values in AKAMU_* variables) when an issuance or renewal fails')
+    .option('--hook-timeout <SECS>', 'seconds a deploy or failure hook may run before it is killed (default: 300)');
+}
+
 // ---- the commands --------------------------------------------------------------------------------
 function defineRegister<G extends OptionValues>(cmd: Sub<G>) {
   return withEab(withServer(cmd.description('register a new ACME account')))
@@ -98,7 +106,7 @@ function defineKeyChange<G extends OptionValues>(cmd: Sub<G>) {
 }
 
 function defineIssue<G extends OptionValues>(cmd: Sub<G>) {
-  return withWebroot(withEab(withCertificate(withServer(cmd.description('obtain a certificate')))))
+  return withHooks(withWebroot(withEab(withCertificate(withServer(cmd.description('obtain a certificate'))))))
     .requiredOption('--account-key <FILE>', 'account key PEM (an account is registered if no URL sidecar exists)')
     .option('-d, --domain <DOMAIN>', 'domain to include (repeatable; the first becomes the CN)', collect, [] as string[])
     .requiredOption('--out <FILE>', 'where to write the PEM chain (leaf first)')
@@ -119,8 +127,11 @@ function defineRenew<G extends OptionValues>(cmd: Sub<G>) {
     // no default here: the renewal config's server wins over Let's Encrypt
     .option('--server <URL>', `ACME directory URL (default: the renewal config's, else ${LETS_ENCRYPT_DIRECTORY})`)
     .option('--server-ca <FILE>', 'extra PEM CA certificate to trust for the ACME server');
-  return withWebroot(withEab(withCertificate(described)))
+  return withHooks(withWebroot(withEab(withCertificate(described))))
     .option('--renewal-config <FILE>', 'load every setting from a .renewal.toml (explicit flags override single fields)')
+    .option('--all <DIR>', 'renew every *.renewal.toml below DIR that is due (explicit flags override single fields of each)')
+    .option('--concurrency <N>', 'with --all: certificates worked on at once (default: 4)')
+    .option('--random-delay <SECS>', 'with --all: first sleep a random time of up to SECS seconds (for cron fleets)')
     .option('--account-key <FILE>', 'account key PEM (required unless --renewal-config)')
     .option('-d, --domain <DOMAIN>', 'domains for the new certificate (required unless --renewal-config)', collect, [] as string[])
     .option('--out <FILE>', 'where to write the new PEM chain (required unless --renewal-config)')
@@ -140,6 +151,35 @@ function defineImportCertbot<G extends OptionValues>(cmd: Sub<G>) {
     .option('--dry-run', 'show what would be done without writing any file', false)
     .option('--list', 'list the certbot accounts and renewal configurations, then exit', false);
 }
+
+function defineList<G extends OptionValues>(cmd: Sub<G>) {
+  return cmd.description('show every certificate below DIR: names, expiry, key, ARI window and when it renews')
+    .argument('<DIR>', 'directory searched (recursively) for *.renewal.toml files')
+    .option('--server-ca <FILE>', "extra PEM CA certificate to trust for the CAs' TLS connections")
+    .option('--offline', "ask no CA for its ARI window: a fresh answer in the ARI cache, else the expiry rule's time", false);
+}
+
+function defineCaInfo<G extends OptionValues>(cmd: Sub<G>) {
+  return withServer(cmd.description('show what a CA offers (terms, profiles, ARI, EAB, …) from its directory'));
+}
+
+function defineInstallTimer<G extends OptionValues>(cmd: Sub<G>) {
+  return cmd.description("install a systemd service and hourly timer that run 'renew --all DIR'")
+    .argument('<DIR>', 'directory whose renewal configs the timer renews')
+    .option('--user', 'user units (~/.config/systemd/user) instead of system units (/etc/systemd/system)', false)
+    .option('--unit-name <NAME>', 'name of the service and timer units', 'akamu-renew')
+    .option('--server-ca <FILE>', "extra PEM CA certificate the service passes to renew --all (for a private CA's TLS)")
+    .option('--print-only', 'print the units instead of writing them', false)
+    .option('--force', 'replace existing units of that name that differ', false)
+    // tests (and packagers building an image) write the units elsewhere
+    .addOption(new Option('--unit-dir <DIR>', 'write the units to this directory').hideHelp());
+}
+
+/** The options of a command that takes arguments (OptionsOf is for those without). */
+type ArgOptionsOf<F extends (cmd: Sub<OptionValues>) => { opts(): OptionValues }> = ReturnType<ReturnType<F>['opts']>;
+export type ListOptions = ArgOptionsOf<typeof defineList>;
+export type CaInfoOptions = OptionsOf<typeof defineCaInfo>;
+export type InstallTimerOptions = ArgOptionsOf<typeof defineInstallTimer>;
 
 export type RegisterOptions = OptionsOf<typeof defineRegister>;
 export type DeregisterOptions = OptionsOf<typeof defineDeregister>;
@@ -191,5 +231,13 @@ export function buildProgram(runner: CommandRunner, output: { writeOut(s: string
 
   const imports = program.command('import').description('import accounts and certificates from other ACME clients');
   defineImportCertbot(imports.command('certbot')).action(lazy(() => import('./commands/import-certbot.js'), (m) => m.importCertbot));
+
+  defineList(program.command('list'))
+    .action((dir, opts) => runner.run(async (rt) => (await import('./commands/list.js')).list(dir, opts, rt)));
+  const ca = program.command('ca').description("look at a CA's offer");
+  defineCaInfo(ca.command('info')).action(lazy(() => import('./commands/ca-info.js'), (m) => m.caInfo));
+  const install = program.command('install').description('install akamu into the system');
+  defineInstallTimer(install.command('timer'))
+    .action((dir, opts) => runner.run(async (rt) => (await import('./commands/install-timer.js')).installTimer(dir, opts, rt)));
   return program;
 }

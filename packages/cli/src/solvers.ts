@@ -111,8 +111,16 @@ function makeSolver(opts: SolverOptions, rt: Runtime): Solver {
  * or a name looked up in PATH; no shell): checked before anything is ordered.
  */
 export async function checkDnsHook(command: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  return checkHookProgram(command, '--dns-hook', env);
+}
+
+/** A hook program (`flag` names it in the error) exists and may be executed, found as runCommand finds it. */
+export async function checkHookProgram(command: string, flag: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const fail = (why: string): never => {
-    throw new UsageError(`--dns-hook ${command}: ${why}`);
+    // `--deploy-hook 'systemctl reload nginx'`: say why a command line is not found
+    const note = /\s/.test(command) && !why.startsWith('not executable')
+      ? ' (the hook is one program, run without a shell and without arguments: put a command line in a script)' : '';
+    throw new UsageError(`${flag} ${command}: ${why}${note}`);
   };
   if (command === '') fail('empty command');
   const isPath = command.includes('/');

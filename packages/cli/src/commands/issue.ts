@@ -23,12 +23,14 @@ import { RENEWAL_FIELDS, renderRenewalConfig, renewalConfigFromOptions, renewalC
 import { identifiersFromFlags, normalizeIdentifiers } from '../identifiers.js';
 import { checkDnsHook, makeSolvers } from '../solvers.js';
 import { loadOnionKey } from '../files/onion-key.js';
+import { planHooks, type HookPlan } from '../hooks.js';
+import { deployAfter, failureHook } from './hook-steps.js';
 
 /**
  * What an issuance is planned from: the issue flags, with identifiers instead of `-d` strings and
  * numbers as given (strings from flags, numbers from a renewal config; both are checked).
  */
-export interface IssueSettings extends Omit<IssueOptions, 'domain' | 'httpPort' | 'tlsPort' | 'pollTimeout' | 'contact' | 'agreeTos'> {
+export interface IssueSettings extends Omit<IssueOptions, 'domain' | 'httpPort' | 'tlsPort' | 'pollTimeout' | 'hookTimeout' | 'contact' | 'agreeTos'> {
   identifiers: Identifier[];
   /** `--contact` (issue): the contacts of an account this run registers. */
   contact?: string[];
@@ -39,6 +41,7 @@ export interface IssueSettings extends Omit<IssueOptions, 'domain' | 'httpPort' 
   pollTimeout?: string | number;
   /** `webroot_map` of a renewal config (an imported certbot lineage): per-name webroots. */
   webrootMap?: Record<string, string>;
+  hookTimeout?: string | number;
   /** An imported certbot lineage's manual hooks (renewal config only; no flags). */
   certbotAuthHook?: string;
   certbotCleanupHook?: string;
@@ -82,6 +85,8 @@ export interface IssuePlan {
   accountUrl?: string;
   /** `eab_kid` for the renewal config (kept even when its key was not given this time). */
   eabKidForConfig?: string;
+  /** The deploy and failure hooks (checked) and their timeout. */
+  hooks: HookPlan;
 }
 
 interface CertKeyPlan {
@@ -156,7 +161,7 @@ export function certificateSetPaths(opts: Pick<IssueSettings, 'out' | 'certKey'>
 export async function planIssue(
   opts: IssueSettings,
   rt: Runtime,
-  extra: { contacts?: string[]; certKeyRule?: CertKeyRule; eabKidForConfig?: string; set?: CertificateSet } = {},
+  extra: { contacts?: string[]; certKeyRule?: CertKeyRule; eabKidForConfig?: string; set?: CertificateSet; shareSolvers?: ShareSolvers } = {},
 ): Promise<IssuePlan> {
   for (const [flag, name] of NOT_YET) {
     if (opts[flag] !== undefined) throw new UsageError(`${name} is not supported yet`);
@@ -171,11 +176,13 @@ export async function planIssue(
   const httpPort = parsePort(String(opts.httpPort ?? RENEWAL_FIELDS.http_port.default), '--http-port');
   const tlsPort = parsePort(String(opts.tlsPort ?? RENEWAL_FIELDS.tls_port.default), '--tls-port');
   const onionKey = opts.onionKey !== undefined ? await loadOnionKey(opts.onionKey) : undefined;
-  const solvers = makeSolvers({
+  const made = makeSolvers({
     challenge, dnsHook: opts.dnsHook, httpPort, tlsPort, onionKey, webroot: opts.webroot, webrootMap: opts.webrootMap,
     certbotAuthHook: opts.certbotAuthHook, certbotCleanupHook: opts.certbotCleanupHook,
   }, identifiers, rt);
+  const solvers = extra.shareSolvers ? extra.shareSolvers(made, { httpPort, tlsPort }) : made;
   if (opts.dnsHook !== undefined && challenge.startsWith('dns-')) await checkDnsHook(opts.dnsHook);
+  const hooks = await planHooks(opts);
   // where the files go is checked before any key is read or generated
   await checkOutputTarget(opts.out, '--out');
   await checkOutputTarget(renewalConfigPath(opts.out), 'renewal config');
@@ -202,7 +209,7 @@ export async function planIssue(
     for (const path of [paths.chain, paths.config, ...(certKey.isNew ? [paths.key] : [])]) await checkWritable(path);
     return {
       opts, identifiers, accountKeyType, eab, pollTimeout, challenge, httpPort, tlsPort, solvers,
-      contacts: extra.contacts ?? opts.contact ?? [], certKey, set, existingAccountKey, accountUrl, eabKidForConfig: extra.eabKidForConfig ?? opts.eabKid,
+      contacts: extra.contacts ?? opts.contact ?? [], certKey, set, existingAccountKey, accountUrl, eabKidForConfig: extra.eabKidForConfig ?? opts.eabKid, hooks,
       ...(extra.contacts ? { accountContacts: extra.contacts } : {}),
     };
   } catch (err) {
@@ -210,6 +217,12 @@ export async function planIssue(
     throw err;
   }
 }
+
+/**
+ * renew --all: one http-01 / tls-alpn-01 listener per port for all the certificates renewed at
+ * once (each issuance's own solver would collide on the port).
+ */
+export type ShareSolvers = (solvers: Solver[], ports: { httpPort: number; tlsPort: number }) => Solver[];
 
 /** The account in use, and its contacts (as registered, or as known) for the renewal config. */
 interface UsedAccount {
@@ -404,7 +417,10 @@ function renewalConfig(plan: IssuePlan, certKeyType: KeyType, profile: string | 
     eabAlg: plan.eab?.alg ?? opts.eabAlg?.toUpperCase(),
     eabKid: plan.eabKidForConfig,
     // a hook is kept only for the challenge types that call it
-    dnsHook: !plan.challenge.startsWith('dns-') ? undefined : opts.dnsHook?.includes('/') ? resolve(opts.dnsHook) : opts.dnsHook,
+    dnsHook: !plan.challenge.startsWith('dns-') ? undefined : hookPath(opts.dnsHook),
+    deployHook: hookPath(plan.hooks.deploy),
+    failureHook: hookPath(plan.hooks.failure),
+    hookTimeout: opts.hookTimeout !== undefined ? plan.hooks.timeoutMs / 1000 : undefined,
     onionKey: opts.onionKey !== undefined ? resolve(opts.onionKey) : undefined,
     gssapiKeytab: opts.gssapiKeytab !== undefined ? resolve(opts.gssapiKeytab) : undefined,
     // webroots are kept only for http-01, the challenge that uses them
@@ -419,11 +435,19 @@ function resolvedMap(map: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(map).map(([name, dir]) => [name, resolve(dir)]));
 }
 
+/** A hook given as a path is stored absolute (cron runs elsewhere); a bare name is looked up in PATH. */
+const hookPath = (cmd: string | undefined): string | undefined => (cmd?.includes('/') ? resolve(cmd) : cmd);
+
 export async function issue(opts: IssueOptions, rt: Runtime): Promise<IssueResult> {
   const { domain, ...rest } = opts;
   const plan = await planIssue({ ...rest, identifiers: identifiersFromFlags(domain) }, rt);
   try {
-    return await withListeners(plan, async () => executeIssue(plan, await connect(opts, rt), rt));
+    const issued = await withListeners(plan, async () => executeIssue(plan, await connect(opts, rt), rt)).catch(async (err: unknown) => {
+      await failureHook(plan, 'issue', err, rt);
+      throw err;
+    });
+    const { issued: result, failure } = await deployAfter(plan, issued, 'issued', rt);
+    return failure !== undefined ? { ...result, failure } : result;
   } finally {
     await plan.set.close();
   }

@@ -46,6 +46,11 @@ export const RENEWAL_FIELDS = {
   eab_key: { type: 'string', option: 'eabKey', written: false },
   gssapi_keytab: { type: 'string', option: 'gssapiKeytab' },
   dns_hook: { type: 'string', option: 'dnsHook' },
+  /** Run after each issuance or renewal (hooks.ts); `failure_hook` after one failed. */
+  deploy_hook: { type: 'string', option: 'deployHook' },
+  failure_hook: { type: 'string', option: 'failureHook' },
+  /** Seconds either hook may run (default 300, hooks.ts); written only when given. */
+  hook_timeout: { type: 'seconds', option: 'hookTimeout' },
   /** An imported certbot lineage's `manual_auth_hook` / `manual_cleanup_hook`: shell command lines run with certbot's CERTBOT_* variables (certbot/hook-runtime.ts). */
   certbot_auth_hook: { type: 'string', option: 'certbotAuthHook' },
   certbot_cleanup_hook: { type: 'string', option: 'certbotCleanupHook' },

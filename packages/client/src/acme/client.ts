@@ -421,9 +421,12 @@ export class AcmeClient {
     return ariCertId(cert);
   }
 
-  /** Unauthenticated GET of the suggested renewal window for a certificate (RFC 9773 §4.1). */
-  async getRenewalInfo(cert: string | Buffer): Promise<RenewalInfo> {
-    const id = await ariCertId(cert);
+  /**
+   * Unauthenticated GET of the suggested renewal window for a certificate (RFC 9773 §4.1): the
+   * certificate (PEM or DER), or its certID when the caller has it already (no parsing again).
+   */
+  async getRenewalInfo(cert: string | Buffer | { certId: string }): Promise<RenewalInfo> {
+    const id = typeof cert === 'string' || Buffer.isBuffer(cert) ? await ariCertId(cert) : cert.certId;
     const info = await fetchRenewalInfo((url) => this.wire.get(url, this.bound), this.directory, id);
     this.log.debug(`renewalInfo ${id}: ${info.window.start.toISOString()} – ${info.window.end.toISOString()}`);
     return info;
