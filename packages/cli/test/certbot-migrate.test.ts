@@ -7,7 +7,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'smol-toml';
 import { certbotTree, runCertbot, serveWebroot, startPebble, type CertbotTree, type Pebble } from '../../testkit/src/index.js';
@@ -16,6 +16,8 @@ import { assertSuccess, openssl, runCli, serialOf, tempDir } from './helpers.js'
 interface HookCall {
   op: string;
   env: Record<string, string>;
+  /** The deploy hook: what it found in $RENEWED_LINEAGE. */
+  lineage?: { certIsOne: boolean; chainOk: boolean; key: boolean; fullchain: string | null };
 }
 
 /**
@@ -26,10 +28,17 @@ interface HookCall {
  */
 function hookScript(challtestsrv: string): string {
   return `#!${process.execPath}
-import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 const [op, log, webroot] = process.argv.slice(2);
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(CERTBOT_|AKAMU_|RENEWED_)/.test(k)));
-appendFileSync(log, JSON.stringify({ op, env }) + '\\n');
+let lineage;
+if (op === 'deploy') {
+  // what a certbot deploy hook reads: the lineage folder's four files
+  const read = (f) => { try { return readFileSync(process.env.RENEWED_LINEAGE + '/' + f, 'utf8'); } catch { return null; } };
+  const [cert, chain, fullchain, privkey] = ['cert.pem', 'chain.pem', 'fullchain.pem', 'privkey.pem'].map(read);
+  lineage = { certIsOne: (cert ?? '').split('BEGIN CERTIFICATE').length === 2, chainOk: !!chain && cert + chain === fullchain, key: /PRIVATE KEY/.test(privkey ?? ''), fullchain };
+}
+appendFileSync(log, JSON.stringify({ op, env, lineage }) + '\\n');
 const e = process.env;
 if (webroot) {
   const dir = webroot + '/.well-known/acme-challenge';
@@ -57,9 +66,9 @@ describe('zero-edit certbot migration (real certbot trees)', () => {
   let tree: CertbotTree;
   let work: string;
   let script: string;
-  const logs = { dns: '', http: '' };
+  const logs = { dns: '', http: '', deploy: '' };
   let webroot: string;
-  const hooks = { dnsAuth: '', dnsCleanup: '' };
+  const hooks = { dnsAuth: '', dnsCleanup: '', deploy: '' };
 
   before(async () => {
     pebble = await startPebble();
@@ -71,15 +80,17 @@ describe('zero-edit certbot migration (real certbot trees)', () => {
     chmodSync(script, 0o755);
     logs.dns = join(work, 'dns-hooks.log');
     logs.http = join(work, 'http-hooks.log');
+    logs.deploy = join(work, 'deploy-hooks.log');
     webroot = join(work, 'www');
     mkdirSync(webroot);
     hooks.dnsAuth = `${script} auth "${logs.dns}"`;
     hooks.dnsCleanup = `${script} cleanup "${logs.dns}"`;
+    hooks.deploy = `${script} deploy '${logs.deploy}' && echo deployed`;
     const common = ['certonly', '--server', pebble.directoryUrl, '--agree-tos', '-m', 'x@example.com', '--manual'];
     // command lines (arguments, quotes): only a shell runs them as certbot did
     await runCertbot(tree, [...common, '--preferred-challenges', 'dns',
       '--manual-auth-hook', hooks.dnsAuth, '--manual-cleanup-hook', hooks.dnsCleanup,
-      '--reuse-key', '--cert-name', 'mig.example', '-d', 'mig.example', '-d', '*.mig.example', '-d', 'www.mig.example']);
+      '--deploy-hook', hooks.deploy, '--reuse-key', '--cert-name', 'mig.example', '-d', 'mig.example', '-d', '*.mig.example', '-d', 'www.mig.example']);
     await runCertbot(tree, [...common, '--preferred-challenges', 'http', '--http-01-port', String(pebble.httpPort),
       '--manual-auth-hook', `${script} auth "${logs.http}" '${webroot}'`,
       '--manual-cleanup-hook', `${script} cleanup "${logs.http}" '${webroot}'`,
@@ -96,14 +107,16 @@ describe('zero-edit certbot migration (real certbot trees)', () => {
     const lines = r.stdout.split('\n');
     const at = lines.findIndex((l) => l.startsWith('  domain: mig.example  '));
     assert.ok(at >= 0, r.stdout);
-    assert.equal(lines[at + 1], `    carried over: auth hook '${hooks.dnsAuth}', cleanup hook '${hooks.dnsCleanup}', reuse_key`);
+    assert.equal(lines[at + 1], `    carried over: auth hook '${hooks.dnsAuth}', cleanup hook '${hooks.dnsCleanup}', deploy hook '${hooks.deploy}', reuse_key`);
     const web = lines.findIndex((l) => l.startsWith('  domain: web.mig.example  '));
     assert.match(lines[web]!, /challenge: manual \(→ http-01\)/);
     assert.equal(lines[web + 1], `    carried over: auth hook '${script} auth "${logs.http}" '${webroot}'', cleanup hook '${script} cleanup "${logs.http}" '${webroot}''`);
 
     const dry = await runCli(['import', 'certbot', '--certbot-dir', tree.configDir, '--account-key', accountKey(), '--cert-dir', certDir(), '--dry-run']);
     assertSuccess(dry);
-    assert.ok(dry.stdout.includes(`[dry-run] Would carry over for mig.example: auth hook '${hooks.dnsAuth}', `), dry.stdout);
+    const wrapper = join(certDir(), 'mig.example.pem.certbot-deploy-hook');
+    assert.ok(dry.stdout.includes(`[dry-run] Would carry over for mig.example: auth hook '${hooks.dnsAuth}', cleanup hook '${hooks.dnsCleanup}', `
+      + `deploy hook '${hooks.deploy}' (via ${wrapper}), reuse_key\n`), dry.stdout);
     assert.doesNotMatch(dry.stderr, /requires a DNS hook/, 'the certbot auth hook is the DNS hook');
     assert.equal(existsSync(accountKey()), false);
     assert.equal(existsSync(certDir()), false);
@@ -112,14 +125,23 @@ describe('zero-edit certbot migration (real certbot trees)', () => {
   it('import stores the hooks as certbot_auth_hook / certbot_cleanup_hook and reuse_key', async () => {
     const r = await runCli(['import', 'certbot', '--certbot-dir', tree.configDir, '--account-key', accountKey(), '--cert-dir', certDir()]);
     assertSuccess(r);
-    assert.match(r.stdout, /^ {4}Carried over: auth hook '.*', cleanup hook '.*', reuse_key$/m);
+    assert.match(r.stdout, /^ {4}Carried over: auth hook '.*', cleanup hook '.*', deploy hook '.*' \(via \S+\.certbot-deploy-hook\), reuse_key$/m);
     const cfg = tomlOf(join(certDir(), 'mig.example.pem.renewal.toml'));
+    const web = tomlOf(join(certDir(), 'web.mig.example.pem.renewal.toml'));
     assert.equal(cfg.challenge_type, 'dns-01');
     assert.equal(cfg.certbot_auth_hook, hooks.dnsAuth);
     assert.equal(cfg.certbot_cleanup_hook, hooks.dnsCleanup);
     assert.equal(cfg.reuse_key, true);
     assert.equal(cfg.dns_hook, undefined);
-    const web = tomlOf(join(certDir(), 'web.mig.example.pem.renewal.toml'));
+    // the deploy hook: a wrapper the operator can read, and a certbot-shaped lineage folder
+    const chain = join(certDir(), 'mig.example.pem');
+    assert.equal(cfg.deploy_hook, `${chain}.certbot-deploy-hook`);
+    assert.equal(statSync(`${chain}.certbot-deploy-hook`).mode & 0o777, 0o700);
+    const wrapper = readFileSync(`${chain}.certbot-deploy-hook`, 'utf8');
+    assert.ok(wrapper.endsWith(`exec /bin/sh -c '${hooks.deploy.replace(/'/g, `'\\''`)}'\n`), wrapper);
+    assert.equal(readlinkSync(join(`${chain}.live`, 'fullchain.pem')), '../mig.example.pem');
+    assert.equal(readlinkSync(join(`${chain}.live`, 'privkey.pem')), '../mig.example.pem.key.pem');
+    assert.equal(web.deploy_hook, undefined);
     assert.equal(web.challenge_type, 'http-01');
     assert.equal(web.certbot_auth_hook, `${script} auth "${logs.http}" '${webroot}'`);
     assert.equal(web.reuse_key, undefined, 'certbot did not reuse this key');
@@ -164,6 +186,26 @@ describe('zero-edit certbot migration (real certbot trees)', () => {
       assert.ok(auth.some((a) => a.env.CERTBOT_VALIDATION === c.env.CERTBOT_VALIDATION));
     }
     assert.equal(new Set(auth.map((c) => c.env.CERTBOT_VALIDATION)).size, 3);
+
+    // the deploy hook: certbot's RENEWED_* beside akamu's AKAMU_*, and a lineage folder to read
+    const [certbotDeploy, ...moreByCertbot] = calls(logs.deploy).slice(0, 1);
+    assert.equal(moreByCertbot.length, 0);
+    const deploys = calls(logs.deploy).slice(1);
+    assert.equal(deploys.length, 1, 'akamu ran the deploy hook once');
+    const d = deploys[0]!;
+    assert.equal(certbotDeploy!.env.RENEWED_LINEAGE, join(tree.configDir, 'live', 'mig.example'));
+    assert.equal(d.env.RENEWED_LINEAGE, `${chain}.live`);
+    assert.equal(d.env.RENEWED_DOMAINS, certbotDeploy!.env.RENEWED_DOMAINS, 'the names, as certbot lists them');
+    assert.equal(d.env.RENEWED_DOMAINS, 'mig.example *.mig.example www.mig.example');
+    assert.equal(d.env.AKAMU_CERT_PATH, chain);
+    assert.equal(d.env.AKAMU_KEY_PATH, `${chain}.key.pem`);
+    assert.equal(d.env.AKAMU_DOMAINS, d.env.RENEWED_DOMAINS);
+    assert.equal(d.env.AKAMU_REASON, 'forced');
+    assert.equal(d.env.AKAMU_SERIAL, serialOf(await openssl(['x509', '-in', chain, '-noout', '-serial'])).toUpperCase());
+    assert.equal(d.env.AKAMU_EAB_KEY, undefined);
+    for (const l of [certbotDeploy!.lineage!, d.lineage!]) assert.deepEqual([l.certIsOne, l.chainOk, l.key], [true, true, true]);
+    assert.equal(d.lineage!.fullchain, readFileSync(chain, 'utf8'), 'fullchain.pem is the renewed chain');
+    assert.match(r.stdout, /^Deploy hook: +\S+\.certbot-deploy-hook succeeded$/m);
   });
 
   it('renew with nothing edited: the http-01 auth hook places the token, with CERTBOT_TOKEN', async () => {

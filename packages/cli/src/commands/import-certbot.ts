@@ -4,7 +4,7 @@
  * writes the account key + URL sidecar and, per certificate, the chain, the key and a renewal config.
  * Everything is checked before the first file is written; `--dry-run` writes nothing at all.
  */
-import { lstat, stat } from 'node:fs/promises';
+import { chmod, lstat, mkdir, stat, symlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AkamuError, KEY_TYPES, UsageError, type PrivateKey } from 'akamu-client';
 import { DEFAULT_CERTBOT_DIR, LETS_ENCRYPT_DIRECTORY } from '../defaults.js';
@@ -20,6 +20,7 @@ import { describeFsError } from '../files/read-input.js';
 import { renderRenewalConfig, renewalConfigFromOptions, renewalConfigPath, type RenewalConfig } from '../files/renewal-config.js';
 import { accountMatchesServer, discoverAccounts, type CertbotAccount } from '../certbot/accounts.js';
 import { planCarryOver } from '../certbot/carry-over.js';
+import type { DeployWrapperPlan } from '../certbot/deploy-wrapper.js';
 import { mapChallenge, mapWebroot, type DnsChallenge } from '../certbot/challenge-map.js';
 import { discoverLineages, lineageMatchesDomains, type CertbotLineage, type CertbotLineageFiles } from '../certbot/lineages.js';
 
@@ -30,6 +31,8 @@ interface CertificatePlan {
   imported: ImportedCertificate;
   lineage: ReadableLineage;
   config: RenewalConfig;
+  /** certbot's deploy hook: the wrapper script and the certbot-shaped lineage folder it points RENEWED_LINEAGE at. */
+  deployWrapper?: DeployWrapperPlan;
 }
 
 /** The key type string stored in a renewal config; RSA keys keep their real modulus size when akamu knows it. */
@@ -154,11 +157,12 @@ async function planCertificate(
   const chainPath = join(certDir, `${l.name}.pem`);
   const keyPath = `${chainPath}.key.pem`;
   const configPath = renewalConfigPath(chainPath);
-  for (const p of [chainPath, keyPath, configPath]) {
+  const carry = planCarryOver(l, { chainPath, keyPath });
+  const wrapper = carry.deployWrapper;
+  for (const p of [chainPath, keyPath, configPath, ...(wrapper ? [wrapper.scriptPath, wrapper.lineageDir] : [])]) {
     if (await exists(p)) throw new UsageError(`${p} already exists; remove it or choose a different --cert-dir`);
   }
   const mapping = mapChallenge(l.authenticator, l.prefChalls, opts.dnsChallenge);
-  const carry = planCarryOver(l);
   const webroots = mapWebroot(l.authenticator, l, l.files.identifiers.map((i) => i.value));
   const certKeyType = keyTypeOf(l.files.key);
   const notes = [...mapping.notes, ...webroots.notes, ...carry.notes];
@@ -195,7 +199,15 @@ async function planCertificate(
     notes,
     carriedOver: carry.carriedOver,
   };
-  return { imported, lineage: l, config };
+  return { imported, lineage: l, config, ...(wrapper ? { deployWrapper: wrapper } : {}) };
+}
+
+/** The deploy hook's wrapper (0700) and the lineage folder with its links, written before the renewal config names them. */
+async function writeDeployWrapper(w: DeployWrapperPlan): Promise<void> {
+  await writeFilesAtomic([{ path: w.scriptPath, data: w.script }], { mkdir: true });
+  await chmod(w.scriptPath, 0o700);
+  await mkdir(w.lineageDir, { mode: 0o700 });
+  for (const link of w.links) await symlink(link.target, link.path);
 }
 
 export async function importCertbot(opts: ImportCertbotOptions, rt: Runtime): Promise<CertbotListResult | CertbotImportResult> {
@@ -246,6 +258,7 @@ export async function importCertbot(opts: ImportCertbotOptions, rt: Runtime): Pr
   await writeFilesAtomic(accountFiles, { mkdir: true });
   rt.emit({ type: 'certbot-account-written', account });
   for (const p of plans) {
+    if (p.deployWrapper) await writeDeployWrapper(p.deployWrapper);
     await writeFilesAtomic([
       { path: p.imported.chainPath, data: p.lineage.files.fullchainPem },
       { path: p.imported.keyPath, data: p.lineage.files.key.toPem() },
