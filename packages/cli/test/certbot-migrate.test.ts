@@ -3,14 +3,20 @@
  * --manual-cleanup-hook (dns-01 and http-01) and --reuse-key against Pebble, imported by
  * `akamu-cli import certbot` and renewed by `akamu-cli renew --renewal-config … --force` with
  * nothing edited: the same hook command lines run (through /bin/sh, as certbot ran them) and see
- * certbot's own CERTBOT_* variables.
+ * certbot's own CERTBOT_* variables; the deploy hook sees RENEWED_* beside AKAMU_*. And a lineage
+ * of certbot's dns-rfc2136 plugin (Debian's python3-certbot-dns-rfc2136) against a real BIND,
+ * renewed through akamu's built-in RFC 2136 updater with the key carried over.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'smol-toml';
-import { certbotTree, runCertbot, serveWebroot, startPebble, type CertbotTree, type Pebble } from '../../testkit/src/index.js';
+import { certbotTree, runCertbot, runProgram, serveWebroot, startPebble, type CertbotTree, type Pebble } from '../../testkit/src/index.js';
+import { silentLogger } from '../../client/src/log.js';
+import { CertbotHooks } from '../src/certbot/hook-runtime.js';
+import { shellQuote } from '../src/certbot/deploy-wrapper.js';
+import { readRfc2136Credentials } from '../src/certbot/rfc2136.js';
 import { assertSuccess, openssl, runCli, serialOf, tempDir } from './helpers.js';
 
 interface HookCall {
@@ -251,5 +257,82 @@ describe('zero-edit certbot migration (real certbot trees)', () => {
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /^error: .*certbot auth hook 'echo nope >&2; exit 3' for (www\.)?mig\.example exited with status 3: nope/m);
     assert.equal(readFileSync(chain, 'utf8'), before, 'the certificate is untouched');
+  });
+});
+
+describe('certbot carry-over (units)', () => {
+  it('certbot hooks: values only in the environment, never read as shell syntax; one at a time, certbot\'s counts', async () => {
+    const dir = tempDir('akamu-certbot-hooks-');
+    const out = join(dir, 'seen');
+    const evil = join(dir, 'pwned');
+    const hooks = new CertbotHooks({
+      auth: `printf '%s|%s|%s|%s\\n' "$CERTBOT_DOMAIN" "$CERTBOT_VALIDATION" "$CERTBOT_REMAINING_CHALLENGES" "$CERTBOT_ALL_DOMAINS" >> '${out}'; echo "out-$CERTBOT_DOMAIN"`,
+      cleanup: `printf 'cleanup|%s|%s\\n' "$CERTBOT_DOMAIN" "$CERTBOT_AUTH_OUTPUT" >> '${out}'`,
+      log: silentLogger,
+    });
+    const value = `$(touch ${evil})\`touch ${evil}\`;touch ${evil}`;
+    await Promise.all([
+      hooks.auth({ key: 'a', domain: 'a.example', validation: value }),
+      hooks.auth({ key: 'b', domain: 'b.example', validation: 'plain' }),
+    ]);
+    await Promise.all([hooks.cleanup('a'), hooks.cleanup('b'), hooks.cleanup('never-authorized')]);
+    assert.equal(existsSync(evil), false, 'the value was not run');
+    assert.deepEqual(readFileSync(out, 'utf8').trim().split('\n'), [
+      `a.example|${value}|1|a.example,b.example`,
+      'b.example|plain|0|a.example,b.example',
+      'cleanup|a.example|out-a.example',
+      'cleanup|b.example|out-b.example',
+    ]);
+  });
+
+  it('a failing auth hook rejects its own challenge only; the next one still runs', async () => {
+    const hooks = new CertbotHooks({ auth: 'test "$CERTBOT_DOMAIN" != bad.example || { echo broken >&2; exit 7; }', log: silentLogger });
+    const [bad, good] = await Promise.allSettled([
+      hooks.auth({ key: 'x', domain: 'bad.example', validation: 'v' }),
+      hooks.auth({ key: 'y', domain: 'good.example', validation: 'v' }),
+    ]);
+    assert.equal(bad.status, 'rejected');
+    assert.match(String((bad as PromiseRejectedResult).reason), /certbot auth hook '.*' for bad\.example exited with status 7: broken/);
+    assert.equal(good.status, 'fulfilled');
+  });
+
+  it('certbot\'s dns-rfc2136 credentials: HMAC-SHA256/512 map; MD5 (the default), SHA-1, missing fields and bad ports are reported without the secret', async () => {
+    const dir = tempDir('akamu-rfc-ini-');
+    const secret = Buffer.alloc(32, 7).toString('base64');
+    const ini = (lines: string[]) => {
+      const p = join(dir, `c${Math.random().toString(16).slice(2)}.ini`);
+      writeFileSync(p, lines.join('\n'), { mode: 0o600 });
+      return p;
+    };
+    const base = ['dns_rfc2136_server = 192.0.2.1', 'dns_rfc2136_name = k1.', `dns_rfc2136_secret = ${secret}`];
+    const ok = await readRfc2136Credentials(ini([...base, 'dns_rfc2136_algorithm = hmac-sha256']));
+    assert.ok(ok.ok);
+    assert.deepEqual([ok.server, ok.key.name, ok.key.algorithm, ok.key.secret.toString('base64')], ['192.0.2.1:53', 'k1', 'hmac-sha256', secret]);
+    const v6 = await readRfc2136Credentials(ini(['dns_rfc2136_server = 2001:db8::1', 'dns_rfc2136_port = 5353', 'dns_rfc2136_name = k', `dns_rfc2136_secret = ${secret}`, 'dns_rfc2136_algorithm = HMAC-SHA512']));
+    assert.ok(v6.ok);
+    assert.equal(v6.server, '[2001:db8::1]:5353');
+    const problems = await Promise.all([
+      ini(base),
+      ini([...base, 'dns_rfc2136_algorithm = HMAC-SHA1']),
+      ini(['dns_rfc2136_server = 192.0.2.1', `dns_rfc2136_secret = ${secret}`]),
+      ini([...base, 'dns_rfc2136_port = 70000', 'dns_rfc2136_algorithm = HMAC-SHA256']),
+      ini(['dns_rfc2136_server = 192.0.2.1', 'dns_rfc2136_name = k', 'dns_rfc2136_secret = not*base64', 'dns_rfc2136_algorithm = HMAC-SHA256']),
+      join(dir, 'missing.ini'),
+    ].map(async (p) => readRfc2136Credentials(p)));
+    const why = problems.map((p) => (p.ok ? 'ok' : p.problem));
+    assert.match(why[0]!, /certbot's default HMAC-MD5 \(no dns_rfc2136_algorithm\), which akamu does not support/);
+    assert.match(why[1]!, /uses HMAC-SHA1, which akamu does not support/);
+    assert.match(why[2]!, /has no dns_rfc2136_name$/);
+    assert.match(why[3]!, /dns_rfc2136_port '70000' .* is not a port number/);
+    assert.match(why[4]!, /dns_rfc2136_secret in .* is not base64/);
+    assert.match(why[5]!, /cannot read certbot's dns_rfc2136_credentials .*missing\.ini: no such file/);
+    for (const w of why) assert.ok(!w.includes(secret), w);
+  });
+
+  it('shellQuote keeps any text exactly', async () => {
+    for (const text of [`it's`, `'`, `a b "c" $HOME \`x\` \\ ;|&`, '']) {
+      const r = await runProgram('/bin/sh', ['-c', `printf %s ${shellQuote(text)}`]);
+      assert.equal(r.stdout, text);
+    }
   });
 });

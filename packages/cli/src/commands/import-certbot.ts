@@ -66,14 +66,14 @@ function accountInfo(a: CertbotAccount): CertbotAccountInfo {
   return { id: a.id, server: a.server, url: a.url, createdAt: a.createdAt };
 }
 
-function lineageInfo(l: CertbotLineage, dnsChallenge: DnsChallenge): CertbotLineageInfo {
+async function lineageInfo(l: CertbotLineage, dnsChallenge: DnsChallenge): Promise<CertbotLineageInfo> {
   const info: CertbotLineageInfo = {
     name: l.name,
     server: l.server ?? LETS_ENCRYPT_DIRECTORY,
     authenticator: l.authenticator ?? 'standalone',
     challenge: mapChallenge(l.authenticator, l.prefChalls, dnsChallenge).challenge,
     webroots: l.webrootMap,
-    carriedOver: planCarryOver(l).carriedOver,
+    carriedOver: (await planCarryOver(l)).carriedOver,
   };
   if (l.files) info.certificate = { identifiers: l.files.identifiers, keyType: keyTypeOf(l.files.key).type, notAfter: l.files.notAfter };
   else info.problem = l.problem;
@@ -157,9 +157,10 @@ async function planCertificate(
   const chainPath = join(certDir, `${l.name}.pem`);
   const keyPath = `${chainPath}.key.pem`;
   const configPath = renewalConfigPath(chainPath);
-  const carry = planCarryOver(l, { chainPath, keyPath });
+  const carry = await planCarryOver(l, { chainPath, keyPath });
   const wrapper = carry.deployWrapper;
-  for (const p of [chainPath, keyPath, configPath, ...(wrapper ? [wrapper.scriptPath, wrapper.lineageDir] : [])]) {
+  const extraPaths = [...(wrapper ? [wrapper.scriptPath, wrapper.lineageDir] : []), ...(carry.tsigKeyFile ? [carry.tsigKeyFile.path] : [])];
+  for (const p of [chainPath, keyPath, configPath, ...extraPaths]) {
     if (await exists(p)) throw new UsageError(`${p} already exists; remove it or choose a different --cert-dir`);
   }
   const mapping = mapChallenge(l.authenticator, l.prefChalls, opts.dnsChallenge);
@@ -191,7 +192,7 @@ async function planCertificate(
     name: l.name,
     identifiers: l.files.identifiers,
     challenge: mapping.challenge,
-    dnsHookMissing: mapping.dns && !opts.dnsHook && carry.options.certbotAuthHook === undefined,
+    dnsHookMissing: mapping.dns && !opts.dnsHook && carry.options.certbotAuthHook === undefined && carry.options.dnsRfc2136 === undefined,
     source: { chainPath: l.files.fullchainPath, keyPath: l.files.privkeyPath },
     chainPath,
     keyPath,
@@ -227,7 +228,7 @@ export async function importCertbot(opts: ImportCertbotOptions, rt: Runtime): Pr
     return {
       command: 'import certbot', mode: 'list', certbotDir,
       accounts: found.accounts.map(accountInfo),
-      lineages: lineages.lineages.map((l) => lineageInfo(l, dnsChallenge)),
+      lineages: await Promise.all(lineages.lineages.map((l) => lineageInfo(l, dnsChallenge))),
     };
   }
 
