@@ -166,6 +166,9 @@ describe('zero-edit certbot migration (real certbot trees)', () => {
     const text = await openssl(['x509', '-in', chain, '-noout', '-text']);
     for (const n of ['DNS:mig.example', 'DNS:*.mig.example', 'DNS:www.mig.example']) assert.ok(text.includes(n), n);
     assert.equal(readFileSync(`${chain}.key.pem`, 'utf8'), keyBefore, 'reuse_key: the key was kept');
+    const after = tomlOf(`${chain}.renewal.toml`);
+    assert.deepEqual([after.certbot_auth_hook, after.certbot_cleanup_hook, after.deploy_hook, after.reuse_key],
+      [hooks.dnsAuth, hooks.dnsCleanup, `${chain}.certbot-deploy-hook`, true], 'the renewed config keeps what was carried over');
 
     const seen = calls(logs.dns);
     const auth = seen.filter((c) => c.op === 'auth');
