@@ -164,6 +164,14 @@ async function planCertificate(
     if (await exists(p)) throw new UsageError(`${p} already exists; remove it or choose a different --cert-dir`);
   }
   const mapping = mapChallenge(l.authenticator, l.prefChalls, opts.dnsChallenge);
+  if (mapping.dns && mapping.challenge !== 'dns-01' && carry.options.certbotAuthHook !== undefined) {
+    // certbot's hooks publish `_acme-challenge.$CERTBOT_DOMAIN`: a dns-01 record only
+    carry.notes.push(`certbot's manual hooks publish dns-01 records; they are not carried over for ${mapping.challenge}`);
+    delete carry.options.certbotAuthHook;
+    delete carry.options.certbotCleanupHook;
+    delete carry.carriedOver.authHook;
+    delete carry.carriedOver.cleanupHook;
+  }
   const webroots = mapWebroot(l.authenticator, l, l.files.identifiers.map((i) => i.value));
   const certKeyType = keyTypeOf(l.files.key);
   const notes = [...mapping.notes, ...webroots.notes, ...carry.notes];
