@@ -23,12 +23,13 @@ import { RENEWAL_FIELDS, renderRenewalConfig, renewalConfigFromOptions, renewalC
 import { identifiersFromFlags, normalizeIdentifiers } from '../identifiers.js';
 import { checkDnsHook, makeSolvers } from '../solvers.js';
 import { loadOnionKey } from '../files/onion-key.js';
+import { planDns, type DnsPlan } from '../dns-settings.js';
 
 /**
  * What an issuance is planned from: the issue flags, with identifiers instead of `-d` strings and
  * numbers as given (strings from flags, numbers from a renewal config; both are checked).
  */
-export interface IssueSettings extends Omit<IssueOptions, 'domain' | 'httpPort' | 'tlsPort' | 'pollTimeout' | 'contact' | 'agreeTos'> {
+export interface IssueSettings extends Omit<IssueOptions, 'domain' | 'httpPort' | 'tlsPort' | 'pollTimeout' | 'contact' | 'agreeTos' | 'dnsPropagationTimeout' | 'propagationCheck'> {
   identifiers: Identifier[];
   /** `--contact` (issue): the contacts of an account this run registers. */
   contact?: string[];
@@ -37,6 +38,9 @@ export interface IssueSettings extends Omit<IssueOptions, 'domain' | 'httpPort' 
   httpPort?: string | number;
   tlsPort?: string | number;
   pollTimeout?: string | number;
+  dnsPropagationTimeout?: string | number;
+  /** false: `--no-propagation-check`. */
+  propagationCheck?: boolean;
 }
 
 /**
@@ -66,6 +70,8 @@ export interface IssuePlan {
   tlsPort: number;
   /** In order of preference (onion-csr-01 first when there is an onion key); one is chosen per authorization. */
   solvers: Solver[];
+  /** The RFC 2136 updater and the propagation check, as checked (dns-settings.ts). */
+  dns: DnsPlan;
   /** The contacts an account registered by this run gets. */
   contacts: string[];
   /** The account's contacts when already known (a renewal config's); else they are asked for. */
@@ -165,7 +171,8 @@ export async function planIssue(
   const httpPort = parsePort(String(opts.httpPort ?? RENEWAL_FIELDS.http_port.default), '--http-port');
   const tlsPort = parsePort(String(opts.tlsPort ?? RENEWAL_FIELDS.tls_port.default), '--tls-port');
   const onionKey = opts.onionKey !== undefined ? await loadOnionKey(opts.onionKey) : undefined;
-  const solvers = makeSolvers({ challenge, dnsHook: opts.dnsHook, httpPort, tlsPort, onionKey }, identifiers, rt);
+  const dns = await planDns(opts, challenge, rt);
+  const solvers = makeSolvers({ challenge, dnsHook: opts.dnsHook, httpPort, tlsPort, onionKey, dns }, identifiers, rt);
   if (opts.dnsHook !== undefined && challenge.startsWith('dns-')) await checkDnsHook(opts.dnsHook);
   // where the files go is checked before any key is read or generated
   await checkOutputTarget(opts.out, '--out');
@@ -192,7 +199,7 @@ export async function planIssue(
     if (certKey.isNew) await checkOutputTarget(certKey.path, 'certificate key');
     for (const path of [paths.chain, paths.config, ...(certKey.isNew ? [paths.key] : [])]) await checkWritable(path);
     return {
-      opts, identifiers, accountKeyType, eab, pollTimeout, challenge, httpPort, tlsPort, solvers,
+      opts, identifiers, accountKeyType, eab, pollTimeout, challenge, httpPort, tlsPort, solvers, dns,
       contacts: extra.contacts ?? opts.contact ?? [], certKey, set, existingAccountKey, accountUrl, eabKidForConfig: extra.eabKidForConfig ?? opts.eabKid,
       ...(extra.contacts ? { accountContacts: extra.contacts } : {}),
     };
@@ -381,6 +388,12 @@ function renewalConfig(plan: IssuePlan, certKeyType: KeyType, profile: string | 
     // a hook is kept only for the challenge types that call it
     dnsHook: !plan.challenge.startsWith('dns-') ? undefined : opts.dnsHook?.includes('/') ? resolve(opts.dnsHook) : opts.dnsHook,
     onionKey: opts.onionKey !== undefined ? resolve(opts.onionKey) : undefined,
+    // the DNS settings only for the challenge types that use them (dns-settings.ts decides)
+    dnsRfc2136: plan.dns.config.dnsRfc2136,
+    tsigKey: plan.dns.config.tsigKey !== undefined ? resolve(plan.dns.config.tsigKey) : undefined,
+    dnsZone: plan.dns.config.dnsZone,
+    dnsResolver: plan.dns.config.dnsResolver,
+    dnsPropagationTimeout: plan.dns.config.dnsPropagationTimeout,
     profile,
   }, { contacts, reuse_key: plan.certKey.pinned ? true : undefined });
 }
