@@ -44,7 +44,7 @@ function withCertificate<O extends OptionValues, G extends OptionValues>(cmd: Co
     .option('--cert-key-type <TYPE>', 'certificate key type (default: ec:P-256)')
     .option('--cert-key <FILE>', 'reuse this certificate private key (generated there if absent)')
     .option('--challenge <TYPE>', 'http-01, dns-01, dns-persist-01, dns-account-01, tls-alpn-01, onion-csr-01 or tkauth-01 (default: http-01)')
-    .option('--dns-hook <CMD>', 'hook program for dns-01 / dns-account-01 / dns-persist-01 record management (called with add / remove)')
+    .option('--dns-hook <CMD>', 'hook program for dns-01 / dns-persist-01 record management (called with add / remove; dns-account-01 too)')
     .option('--http-port <PORT>', 'port for the built-in http-01 server (default: 80)')
     .option('--tls-port <PORT>', 'port for the built-in tls-alpn-01 server (default: 443)')
     .option('--onion-key <FILE>', "Ed25519 hidden-service key for onion-csr-01: PKCS#8 PEM or Tor's hs_ed25519_secret_key")
