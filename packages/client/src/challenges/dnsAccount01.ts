@@ -5,29 +5,11 @@
  * label = lowercase(base32(SHA-256(account URL)[0..10])) — 16 characters, no padding.
  */
 import { createHash } from 'node:crypto';
+import { base32 } from '../jose/base32.js';
 import { dns01TxtValue } from '../jose/challenge.js';
 import { baseDomain } from './common.js';
 import { Dns01Solver } from './dns01.js';
 import type { ChallengeContext, DnsRecord } from './types.js';
-
-const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
-
-/** RFC 4648 base32 in lower case, without padding. */
-function base32(bytes: Uint8Array): string {
-  let out = '';
-  let bits = 0;
-  let value = 0;
-  for (const b of bytes) {
-    value = (value << 8) | b;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += BASE32[(value << (5 - bits)) & 31];
-  return out;
-}
 
 /** The account label: `_` + lowercase base32 of the first 10 bytes of SHA-256(account URL). */
 export function dnsAccountLabel(accountUrl: string): string {
