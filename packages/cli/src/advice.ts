@@ -28,5 +28,7 @@ export function adviceFor(hint: ErrorHint | undefined): string {
       return hint.postQuantum
         ? '\nThe server does not support the requested key type. Use a classical key type such as ec:P-256, or a CA that supports ML-DSA.'
         : '\nThe server does not support the requested key type. Use another key type such as ec:P-256.';
+    case 'dns-record-not-visible':
+      return ' — wait longer with --dns-propagation-timeout / --poll-timeout, ask another server with --dns-resolver, or skip the check with --no-propagation-check';
   }
 }

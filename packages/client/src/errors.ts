@@ -41,7 +41,9 @@ export type ErrorHint =
   /** IP identifiers need http-01 or tls-alpn-01. */
   | { code: 'ip-needs-http-or-tls' }
   /** The server does not accept signatures of this JWS algorithm (the key type must change, or the CA). */
-  | { code: 'unsupported-algorithm'; algorithm: string; postQuantum: boolean };
+  | { code: 'unsupported-algorithm'; algorithm: string; postQuantum: boolean }
+  /** A published DNS record did not become visible in time (a longer wait, or no check, would help). */
+  | { code: 'dns-record-not-visible' };
 
 export interface AkamuErrorOptions {
   cause?: unknown;

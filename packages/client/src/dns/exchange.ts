@@ -4,6 +4,7 @@
  * signal. Failures are ChallengeErrors that name the server.
  */
 import * as dgram from 'node:dgram';
+import { lookup } from 'node:dns/promises';
 import * as net from 'node:net';
 import { ChallengeError } from '../errors.js';
 import { abortedError } from '../transport/errors.js';
@@ -44,10 +45,11 @@ export function parseServerAddress(text: string, defaultPort = 53): DnsServerAdd
   return { host, port };
 }
 
-/** Sends `query` and resolves with the answer whose ID matches. */
-export async function exchange(server: DnsServerAddress, query: Buffer, opts: ExchangeOptions = {}): Promise<Buffer> {
+/** Sends `query` and resolves with the answer whose ID matches. A host name is resolved first. */
+export async function exchange(named: DnsServerAddress, query: Buffer, opts: ExchangeOptions = {}): Promise<Buffer> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   opts.signal?.throwIfAborted();
+  const server = net.isIP(named.host) ? named : { host: await address(named), port: named.port };
   if (!opts.tcp && query.length <= UDP_LIMIT) {
     let answer: Buffer | undefined;
     for (let attempt = 0; attempt < 2 && !answer; attempt++) answer = await udp(server, query, timeoutMs, opts.signal);
@@ -55,6 +57,14 @@ export async function exchange(server: DnsServerAddress, query: Buffer, opts: Ex
     if ((answer.readUInt16BE(2) & TC_FLAG) === 0) return answer;
   }
   return tcp(server, query, timeoutMs, opts.signal);
+}
+
+async function address(server: DnsServerAddress): Promise<string> {
+  try {
+    return (await lookup(server.host)).address;
+  } catch (err) {
+    throw new ChallengeError(`cannot resolve DNS server ${serverText(server)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+  }
 }
 
 function udp(server: DnsServerAddress, query: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<Buffer | undefined> {

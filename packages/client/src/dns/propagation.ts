@@ -92,7 +92,8 @@ export class DnsPropagationCheck implements DnsPropagation {
       const left = end - this.now();
       if (left <= 0) {
         const where = [...pending].map((s) => `${s} (${seen.get(s) ?? 'no answer'})`).join(', ');
-        throw new ChallengeError(`the TXT record ${record.name} "${record.value}" is not visible after ${wholeSeconds(this.now() - started)} s at ${where}`);
+        throw new ChallengeError(`the TXT record ${record.name} "${record.value}" is not visible after ${wholeSeconds(this.now() - started)} s at ${where}`,
+          { hint: { code: 'dns-record-not-visible' } });
       }
       await sleepUnlessAborted(this.sleep, Math.min(delay, left), bound.signal, () => abortedError('waiting for DNS propagation', bound.signal));
       delay = Math.min(delay * 2, MAX_DELAY_MS);
