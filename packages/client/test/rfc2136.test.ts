@@ -13,7 +13,7 @@ import { findZone } from '../src/dns/query.js';
 import { Rfc2136Publisher } from '../src/dns/rfc2136.js';
 import { signMessage, verifyAnswer, type TsigKey } from '../src/dns/tsig.js';
 import { ChallengeError } from '../src/errors.js';
-import { startBind, type Bind } from '../../testkit/src/index.js';
+import { freePort, startBind, type Bind } from '../../testkit/src/index.js';
 
 const record = (name: string, value: string, challengeType = 'dns-01'): DnsRecord => ({
   name, value, domain: name.replace(/^_acme-challenge\./, '').replace(/\.$/, ''), identifier: { type: 'dns', value: 'x' }, challengeType,
@@ -160,6 +160,11 @@ describe('propagation check (injected clock and sleep)', () => {
     await none.wait(record('_acme-challenge.x.unknown.invalid.', 'v'));
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /^cannot find the authoritative servers of _acme-challenge\.x\.unknown\.invalid\. \(cannot find the zone .*REFUSED.*\); not waiting for the record to propagate$/);
+    // found, but none answers (nothing listens on their port): a warning, and no wait
+    const silent = new DnsPropagationCheck({ resolvers: [{ host: bind.host, port: bind.port }], authoritativePort: await freePort(true), queryTimeoutMs: 100, log });
+    await silent.wait(record('_acme-challenge.quiet.prop.test.', 'v'));
+    assert.equal(warnings.length, 2);
+    assert.match(warnings[1]!, /^none of the authoritative servers of _acme-challenge\.quiet\.prop\.test\. answers \(no answer from DNS server 127\.0\.0\.1:\d+ within 0\.1 s \(UDP, 2 tries\)\); not waiting for the record to propagate$/);
   });
 
   it('an abort ends the wait at once with the signal\'s reason', async () => {

@@ -20,10 +20,8 @@ interface Codecs {
 }
 const codecs = dnsPacket as unknown as Codecs;
 
-export const OPCODE_QUERY = 0;
-export const OPCODE_UPDATE = 5;
+const OPCODE_UPDATE = 5;
 const CLASS_NONE = 254;
-const CLASS_ANY = 255;
 
 /** Response codes by number (RFC 1035, RFC 2136, RFC 8945). */
 export const RCODES: Record<number, string> = {
@@ -159,5 +157,3 @@ export function readName(buf: Buffer, offset: number): { name: string; bytes: nu
 export function encodeTsigRecord(keyName: string, rdata: Buffer): Buffer {
   return codecs.answer.encode({ type: 'TSIG', name: bare(keyName.toLowerCase()), class: 'ANY', ttl: 0, data: rdata } as unknown as Answer);
 }
-
-export { CLASS_ANY };

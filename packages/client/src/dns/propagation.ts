@@ -42,12 +42,23 @@ const NO_DEADLINE_MS = 10 * 60_000;
 interface Target {
   servers: DnsServerAddress[];
   recursive: boolean;
+  /** The servers were given (asked until the end); else found (the zone's authoritative servers). */
+  given: boolean;
+}
+
+interface Look {
+  visible: boolean;
+  /** The server sent a DNS answer (any RCODE). */
+  answered: boolean;
+  text: string;
 }
 
 /**
  * Waits until a record is visible (DnsPropagation). When no server is given and the zone's
  * authoritative servers cannot be found (no resolver answers, or none shows an SOA and NS
- * records), it warns once per record and does not wait: the CA's own lookup will tell.
+ * records), or none of them answers at all (a firewall that lets only the resolver through), it
+ * warns once per record and does not wait: the CA's own lookup will tell. Servers that were given
+ * are asked until the end, answering or not.
  */
 export class DnsPropagationCheck implements DnsPropagation {
   private readonly opts: DnsPropagationCheckOptions;
@@ -77,14 +88,20 @@ export class DnsPropagationCheck implements DnsPropagation {
     }
     const seen = new Map<string, string>();
     const pending = new Set(target.servers.map(serverText));
+    let answered = false;
     let delay = FIRST_DELAY_MS;
-    for (;;) {
+    for (let round = 0; ; round++) {
       await Promise.all(target.servers.filter((s) => pending.has(serverText(s))).map(async (server) => {
         const outcome = await this.look(server, record, target.recursive, bound.signal);
-        if (outcome === true) pending.delete(serverText(server));
-        else seen.set(serverText(server), outcome);
+        if (outcome.answered) answered = true;
+        if (outcome.visible) pending.delete(serverText(server));
+        else seen.set(serverText(server), outcome.text);
       }));
       bound.signal?.throwIfAborted();
+      if (round === 0 && !answered && !target.given) {
+        this.log.warn(`none of the authoritative servers of ${record.name} answers (${[...seen.values()][0]}); not waiting for the record to propagate`);
+        return;
+      }
       if (pending.size === 0) {
         this.log.debug(`${record.name} TXT is visible at ${target.servers.map(serverText).join(', ')}`);
         return;
@@ -100,22 +117,23 @@ export class DnsPropagationCheck implements DnsPropagation {
     }
   }
 
-  /** True when the value is among the name's TXT values at `server`; else what was seen. */
-  private async look(server: DnsServerAddress, record: DnsRecord, recursive: boolean, signal?: AbortSignal): Promise<true | string> {
+  /** Whether the value is among the name's TXT values at `server`, whether it answered, and what it showed. */
+  private async look(server: DnsServerAddress, record: DnsRecord, recursive: boolean, signal?: AbortSignal): Promise<Look> {
     try {
       const m = await ask(server, encodeQuery(record.name, 'TXT', { recursive }), { timeoutMs: this.opts.queryTimeoutMs ?? 3_000, signal });
-      if (m.rcode !== 0) return rcodeName(m);
+      if (m.rcode !== 0) return { visible: false, answered: true, text: rcodeName(m) };
       const values = txtValues(m.packet.answers, record.name);
-      if (values.includes(record.value)) return true;
-      return values.length === 0 ? 'no TXT record yet' : `${values.length} other TXT value${values.length === 1 ? '' : 's'}`;
+      if (values.includes(record.value)) return { visible: true, answered: true, text: 'visible' };
+      const text = values.length === 0 ? 'no TXT record yet' : `${values.length} other TXT value${values.length === 1 ? '' : 's'}`;
+      return { visible: false, answered: true, text };
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
-      return (err as Error).message;
+      return { visible: false, answered: false, text: (err as Error).message };
     }
   }
 
   private targetFor(name: string, signal?: AbortSignal): Promise<Target> {
-    if (this.opts.servers) return Promise.resolve({ servers: [...this.opts.servers], recursive: true });
+    if (this.opts.servers) return Promise.resolve({ servers: [...this.opts.servers], recursive: true, given: true });
     const key = fqdn(name);
     let t = this.authoritative.get(key);
     if (!t) {
@@ -147,7 +165,7 @@ export class DnsPropagationCheck implements DnsPropagation {
         }
         if (hosts.size === 0) throw new Error(`no addresses for the name servers of ${zone} (${names.join(', ')})`);
         this.log.debug(`zone ${zone}: asking its name servers ${[...hosts].join(', ')} for ${name}`);
-        return { servers: [...hosts].map((host) => ({ host, port })), recursive: false };
+        return { servers: [...hosts].map((host) => ({ host, port })), recursive: false, given: false };
       } catch (err) {
         if (signal?.aborted) throw err;
         last = err;

@@ -105,7 +105,7 @@ export class Rfc2136Publisher implements DnsPublisher {
 
   private async update(zone: string, changes: TxtChange[], what: string): Promise<void> {
     const server = serverText(this.server);
-    const m = await ask(this.server, encodeUpdate(zone, changes), { ...this.askOptions(), tcp: undefined });
+    const m = await ask(this.server, encodeUpdate(zone, changes), this.askOptions());
     if (m.rcode !== 0) {
       const meaning = UPDATE_MEANING[m.rcode];
       throw new ChallengeError(`DNS server ${server} refused the update of zone ${zone} (${what}) with key '${this.opts.key.name}': `
