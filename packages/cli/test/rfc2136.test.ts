@@ -53,9 +53,14 @@ describe('--dns-rfc2136 against BIND 9', () => {
 
   it('dns-account-01 with --dns-zone: the record name carries the account label', async () => {
     const out = join(env.dir, 'acct', 'fullchain.pem');
-    const r = await issue(['-d', 'acct.example.test', '--challenge', 'dns-account-01', '--dns-rfc2136', bind.address, '--tsig-key', keyFile,
-      '--dns-zone', 'example.test', '--out', out]);
+    const r = await runCli(['-v', 'issue', ...env.server, '--account-key', env.key, '-d', 'acct.example.test', '--challenge', 'dns-account-01',
+      '--dns-rfc2136', bind.address, '--tsig-key', keyFile, '--dns-zone', 'example.test', '--out', out]);
     assertSuccess(r);
+    // the propagation check asked the primary the record was sent to, before the challenge was triggered
+    const visible = r.stderr.indexOf(`._acme-challenge.acct.example.test. TXT is visible at ${bind.address}`);
+    assert.ok(visible > 0, r.stderr);
+    assert.ok(visible < r.stderr.indexOf('triggered dns-account-01 for acct.example.test'), 'checked before the trigger');
+    assert.doesNotMatch(r.stderr, new RegExp(bind.keys['acme-update']!.secret.slice(0, 16).replace(/[+/]/g, '\\$&')), 'the secret is not logged');
     assert.match(await verifyChain(env, out, `${out}.key.pem`), /DNS:acct\.example\.test/);
     const name = `${dnsAccountLabel(accountUrl())}._acme-challenge.acct.example.test`;
     assert.match(bind.logText(), new RegExp(`adding an RR at '${name.replace(/\./g, '\\.')}' TXT`));
