@@ -4,7 +4,11 @@
 // requests Pebble served; then akamu-cli's start-up against a bare `node -e 0`.
 // Exits non-zero when an issuance fails (a missed target is reported, not fatal).
 //
-// Usage: node bench/issue.mjs [--peers=LIST] [--startup-runs=N] [N ...]   (default sizes: 1 10 100)
+// Then the `renew --all` fleet section (bench/renew-all.mjs).
+//
+// Usage: node bench/issue.mjs [--only=SECTIONS] [--peers=LIST] [--startup-runs=N] [N ...]   (default sizes: 1 10 100)
+//   --only / BENCH_ONLY: the sections to run, comma-separated, from issue,renew-all (default: both);
+//     e.g. `BENCH_ONLY=renew-all npm run bench`.
 //   --peers / BENCH_PEERS: the clients besides akamu, comma-separated, from lego,certbot
 //     (default: lego, and certbot when it is installed); `akamu` or an empty list runs akamu alone.
 //   --startup-runs / BENCH_STARTUP_RUNS: fresh processes per start-up command (default 15; 0 skips).
@@ -15,7 +19,8 @@ import path from 'node:path';
 import { openssl, startPebble, tempDir } from '../packages/testkit/dist/index.js';
 import { CLIENTS } from './clients.mjs';
 import { measure, rssMethod } from './measure.mjs';
-import { resultsTable, startupTable, TARGETS_TEXT, targetsTable } from './report.mjs';
+import { renewAllTable, resultsTable, startupTable, TARGETS_TEXT, targetsTable } from './report.mjs';
+import { benchRenewAll } from './renew-all.mjs';
 import { measureStartup } from './startup.mjs';
 
 /** A failure to explain in one message (no stack trace). */
@@ -30,9 +35,11 @@ function parseArgs(argv) {
   const sizes = [];
   let peers = process.env.BENCH_PEERS;
   let startupRuns = process.env.BENCH_STARTUP_RUNS ?? '15';
+  let only = process.env.BENCH_ONLY ?? 'issue,renew-all';
   for (const a of argv) {
-    const m = /^--(peers|startup-runs)=(.*)$/.exec(a);
+    const m = /^--(peers|startup-runs|only)=(.*)$/.exec(a);
     if (m?.[1] === 'peers') peers = m[2];
+    else if (m?.[1] === 'only') only = m[2];
     else if (m) startupRuns = m[2];
     else if (/^\d+$/.test(a) && Number(a) > 0) sizes.push(Number(a));
     else usage(`unknown argument '${a}'`);
@@ -44,7 +51,9 @@ function parseArgs(argv) {
     explicit = peers.split(',').map((s) => s.trim()).filter((s) => s && s !== 'akamu');
     for (const p of explicit) if (!known.includes(p)) usage(`unknown peer '${p}' (known: ${known.slice(1).join(', ')})`);
   }
-  return { sizes: sizes.length ? sizes : [1, 10, 100], explicit, startupRuns: Number(startupRuns) };
+  const sections = only.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of sections) if (!['issue', 'renew-all'].includes(s)) usage(`unknown section '${s}' (known: issue, renew-all)`);
+  return { sizes: sizes.length ? sizes : [1, 10, 100], explicit, startupRuns: Number(startupRuns), sections };
 }
 
 /** The clients to run with their versions; certbot is skipped when missing unless asked for. */
@@ -86,7 +95,21 @@ async function issueOnce(pebble, client, command, n) {
 }
 
 async function main() {
-  const { sizes, explicit, startupRuns } = parseArgs(process.argv.slice(2));
+  const { sizes, explicit, startupRuns, sections } = parseArgs(process.argv.slice(2));
+  let failed = false;
+  if (sections.includes('issue')) failed = await benchIssue(sizes, explicit, startupRuns);
+  if (sections.includes('renew-all')) {
+    console.log(`\nrenew --all benchmark — one akamu-cli process per run against a fresh Pebble (wall time from spawn to exit):`);
+    const rows = await benchRenewAll();
+    console.log(renewAllTable(rows));
+    console.log('A missed target is reported, not fatal.');
+    failed ||= rows.some((r) => r.error);
+  }
+  process.exitCode = failed ? 1 : 0;
+}
+
+/** The issuance section; true when an issuance failed. */
+async function benchIssue(sizes, explicit, startupRuns) {
   console.log(`ACME issuance benchmark — node ${process.version}, peak RSS via ${await rssMethod()}`);
   const clients = await locateClients(explicit);
   for (const { client, version } of clients) console.log(`${client.name}: ${version}; account: ${client.account}`);
@@ -128,7 +151,7 @@ async function main() {
   console.log(resultsTable(results));
   if (startup) console.log(`\nStart-up (median of ${startupRuns} fresh processes each, interleaved):\n${startupTable(startup)}`);
   console.log(`\n${targetsTable(results, startup)}\n\n${TARGETS_TEXT}`);
-  process.exitCode = results.some((r) => r.error) ? 1 : 0;
+  return results.some((r) => r.error);
 }
 
 main().catch((e) => {

@@ -74,3 +74,10 @@ export function targetsTable(results, startup) {
   }
   return formatTable(['target', 'figure', 'met'], rows);
 }
+
+/** rows: bench/renew-all.mjs's [{ label, targetS, wallS, rssMb, requests } | { label, targetS, error }]. */
+export function renewAllTable(rows) {
+  return formatTable(['renew --all', 'wall s', 'CPU s', 'peak RSS MB', 'ACME requests', 'target', 'met'], rows.map((r) => (r.error
+    ? [r.label, 'FAILED', '-', '-', '-', `≤ ${r.targetS} s`, 'no (failed)']
+    : [r.label, r.wallS.toFixed(3), r.cpuS?.toFixed(2) ?? '-', r.rssMb.toFixed(1), String(r.requests), `≤ ${r.targetS} s`, r.wallS <= r.targetS ? 'yes' : 'no'])));
+}

@@ -15,4 +15,10 @@ if (!(major > MIN_MAJOR || (major === MIN_MAJOR && minor >= MIN_MINOR))) {
 var load = new Function('specifier', 'return import(specifier)');
 load('../bundle/main.js')
   .then(function (cli) { return cli.main(process.argv); })
-  .then(function (code) { process.exit(code); });
+  .then(function (code) {
+    // process.exit() drops what a pipe has not taken yet (more than 64 KiB: renew --all, a slow
+    // reader): exit once both streams have handed over everything written so far
+    process.stdout.write('', function () {
+      process.stderr.write('', function () { process.exit(code); });
+    });
+  });

@@ -28,3 +28,11 @@ export class InterruptedError extends Error {
     this.name = 'InterruptedError';
   }
 }
+
+/** A command did its work and returned its result, but part of it failed (the result's `failure`): exit 1. */
+export class ResultFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ResultFailure';
+  }
+}

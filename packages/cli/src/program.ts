@@ -12,6 +12,8 @@ import type { Runtime } from './runtime.js';
 /** How main.ts runs a command: it builds the runtime, awaits the command's result and renders it. */
 export interface CommandRunner {
   setVerbosity(verbosity: number): void;
+  /** Before the action runs: `--json` was given, and the command's name (`account show`). */
+  setOutput(output: { json: boolean; command: string }): void;
   run(command: (rt: Runtime) => Promise<CommandResult>): Promise<void>;
 }
 
@@ -35,7 +37,7 @@ function withEab<O extends OptionValues, G extends OptionValues>(cmd: Command<[]
     .option('--eab-key <KEY_B64U>', 'EAB HMAC key, base64url without padding (visible in ps: prefer --eab-key-file or AKAMU_EAB_KEY)')
     .option('--eab-key-file <FILE>', 'read the EAB HMAC key (base64url without padding) from this file')
     .option('--eab-alg <ALG>', 'EAB HMAC algorithm: HS256, HS384 or HS512 (default: HS256)')
-    .option('--gssapi-keytab <PATH>', 'Kerberos keytab for GSSAPI-authenticated EAB (not supported yet)');
+    .option('--gssapi-keytab <PATH>', 'Kerberos keytab for GSSAPI-authenticated EAB (GET /acme/eab with SPNEGO; needs the optional kerberos package)');
 }
 
 function withCertificate<O extends OptionValues, G extends OptionValues>(cmd: Command<[], O, G>) {
@@ -64,6 +66,21 @@ function withDns<O extends OptionValues, G extends OptionValues>(cmd: Command<[]
     .option('--dns-resolver <HOST[:PORT]>', 'check propagation at this DNS server (default: the --dns-rfc2136 server, else the zone\'s authoritative servers)')
     .option('--dns-propagation-timeout <SECS>', 'longest wait for a DNS record to become visible (default: until --poll-timeout ends; 0 turns the check off)')
     .option('--no-propagation-check', 'trigger DNS challenges without waiting for their records to be visible');
+}
+
+/** http-01 through an existing web server, and the choice among the CA's chains (issue, renew). */
+function withWebroot<O extends OptionValues, G extends OptionValues>(cmd: Command<[], O, G>) {
+  return cmd
+    .option('--webroot <DIR>', 'answer http-01 by writing the token to DIR/.well-known/acme-challenge/ (for a web server that owns port 80)')
+    .option('--preferred-chain <ISSUER_CN>', "prefer the CA's chain whose top certificate is issued by this common name");
+}
+
+/** Deploy and failure hooks (issue and renew; stored in the renewal config). */
+function withHooks<O extends OptionValues, G extends OptionValues>(cmd: Command<[], O, G>) {
+  return cmd
+    .option('--deploy-hook <CMD>', 'program run (no shell, no arguments; values in AKAMU_* variables) after each certificate issued or renewed')
+    .option('--failure-hook <CMD>', 'program run (no shell, no arguments; values in AKAMU_* variables) when an issuance or renewal fails')
+    .option('--hook-timeout <SECS>', 'seconds a deploy or failure hook may run before it is killed (default: 300)');
 }
 
 // ---- the commands --------------------------------------------------------------------------------
@@ -100,7 +117,7 @@ function defineKeyChange<G extends OptionValues>(cmd: Sub<G>) {
 }
 
 function defineIssue<G extends OptionValues>(cmd: Sub<G>) {
-  return withDns(withEab(withCertificate(withServer(cmd.description('obtain a certificate')))))
+  return withDns(withHooks(withWebroot(withEab(withCertificate(withServer(cmd.description('obtain a certificate')))))))
     .requiredOption('--account-key <FILE>', 'account key PEM (an account is registered if no URL sidecar exists)')
     .option('-d, --domain <DOMAIN>', 'domain to include (repeatable; the first becomes the CN)', collect, [] as string[])
     .requiredOption('--out <FILE>', 'where to write the PEM chain (leaf first)')
@@ -121,8 +138,11 @@ function defineRenew<G extends OptionValues>(cmd: Sub<G>) {
     // no default here: the renewal config's server wins over Let's Encrypt
     .option('--server <URL>', `ACME directory URL (default: the renewal config's, else ${LETS_ENCRYPT_DIRECTORY})`)
     .option('--server-ca <FILE>', 'extra PEM CA certificate to trust for the ACME server');
-  return withDns(withEab(withCertificate(described)))
+  return withDns(withHooks(withWebroot(withEab(withCertificate(described)))))
     .option('--renewal-config <FILE>', 'load every setting from a .renewal.toml (explicit flags override single fields)')
+    .option('--all <DIR>', 'renew every *.renewal.toml below DIR that is due (explicit flags override single fields of each)')
+    .option('--concurrency <N>', 'with --all: certificates worked on at once (default: 4)')
+    .option('--random-delay <SECS>', 'with --all: first sleep a random time of up to SECS seconds (for cron fleets)')
     .option('--account-key <FILE>', 'account key PEM (required unless --renewal-config)')
     .option('-d, --domain <DOMAIN>', 'domains for the new certificate (required unless --renewal-config)', collect, [] as string[])
     .option('--out <FILE>', 'where to write the new PEM chain (required unless --renewal-config)')
@@ -143,6 +163,35 @@ function defineImportCertbot<G extends OptionValues>(cmd: Sub<G>) {
     .option('--list', 'list the certbot accounts and renewal configurations, then exit', false);
 }
 
+function defineList<G extends OptionValues>(cmd: Sub<G>) {
+  return cmd.description('show every certificate below DIR: names, expiry, key, ARI window and when it renews')
+    .argument('<DIR>', 'directory searched (recursively) for *.renewal.toml files')
+    .option('--server-ca <FILE>', "extra PEM CA certificate to trust for the CAs' TLS connections")
+    .option('--offline', "ask no CA for its ARI window: a fresh answer in the ARI cache, else the expiry rule's time", false);
+}
+
+function defineCaInfo<G extends OptionValues>(cmd: Sub<G>) {
+  return withServer(cmd.description('show what a CA offers (terms, profiles, ARI, EAB, …) from its directory'));
+}
+
+function defineInstallTimer<G extends OptionValues>(cmd: Sub<G>) {
+  return cmd.description("install a systemd service and hourly timer that run 'renew --all DIR'")
+    .argument('<DIR>', 'directory whose renewal configs the timer renews')
+    .option('--user', 'user units (~/.config/systemd/user) instead of system units (/etc/systemd/system)', false)
+    .option('--unit-name <NAME>', 'name of the service and timer units', 'akamu-renew')
+    .option('--server-ca <FILE>', "extra PEM CA certificate the service passes to renew --all (for a private CA's TLS)")
+    .option('--print-only', 'print the units instead of writing them', false)
+    .option('--force', 'replace existing units of that name that differ', false)
+    // tests (and packagers building an image) write the units elsewhere
+    .addOption(new Option('--unit-dir <DIR>', 'write the units to this directory').hideHelp());
+}
+
+/** The options of a command that takes arguments (OptionsOf is for those without). */
+type ArgOptionsOf<F extends (cmd: Sub<OptionValues>) => { opts(): OptionValues }> = ReturnType<ReturnType<F>['opts']>;
+export type ListOptions = ArgOptionsOf<typeof defineList>;
+export type CaInfoOptions = OptionsOf<typeof defineCaInfo>;
+export type InstallTimerOptions = ArgOptionsOf<typeof defineInstallTimer>;
+
 export type RegisterOptions = OptionsOf<typeof defineRegister>;
 export type DeregisterOptions = OptionsOf<typeof defineDeregister>;
 export type ShowOptions = OptionsOf<typeof defineShow>;
@@ -152,6 +201,13 @@ export type IssueOptions = OptionsOf<typeof defineIssue>;
 export type RevokeOptions = OptionsOf<typeof defineRevoke>;
 export type RenewOptions = OptionsOf<typeof defineRenew>;
 export type ImportCertbotOptions = OptionsOf<typeof defineImportCertbot>;
+
+/** `account show` for the `show` below `account`: the command's name as typed, without the program's. */
+function commandPath(cmd: { name(): string; parent: { name(): string; parent: unknown } | null }): string {
+  const names: string[] = [];
+  for (let c: typeof cmd | null = cmd; c?.parent; c = c.parent as typeof cmd | null) names.unshift(c.name());
+  return names.join(' ');
+}
 
 export function buildProgram(runner: CommandRunner, output: { writeOut(s: string): void; writeErr(s: string): void }) {
   const program = new Command()
@@ -163,7 +219,11 @@ export function buildProgram(runner: CommandRunner, output: { writeOut(s: string
     .configureOutput(output)
     .exitOverride()
     .showSuggestionAfterError(true)
-    .hook('preAction', (thisCommand) => runner.setVerbosity(Number(thisCommand.opts().verbose)));
+    .addOption(new Option('--json', 'print one JSON document on stdout (the result, or the error) instead of text').default(false))
+    .hook('preAction', (thisCommand, actionCommand) => {
+      runner.setVerbosity(Number(thisCommand.opts().verbose));
+      runner.setOutput({ json: thisCommand.opts().json === true, command: commandPath(actionCommand) });
+    });
   /** An action that imports its command module only when it runs. */
   const lazy = <M, O>(load: () => Promise<M>, pick: (m: M) => (opts: O, rt: Runtime) => Promise<CommandResult>) =>
     (opts: O): Promise<void> => runner.run(async (rt) => pick(await load())(opts, rt));
@@ -182,5 +242,13 @@ export function buildProgram(runner: CommandRunner, output: { writeOut(s: string
 
   const imports = program.command('import').description('import accounts and certificates from other ACME clients');
   defineImportCertbot(imports.command('certbot')).action(lazy(() => import('./commands/import-certbot.js'), (m) => m.importCertbot));
+
+  defineList(program.command('list'))
+    .action((dir, opts) => runner.run(async (rt) => (await import('./commands/list.js')).list(dir, opts, rt)));
+  const ca = program.command('ca').description("look at a CA's offer");
+  defineCaInfo(ca.command('info')).action(lazy(() => import('./commands/ca-info.js'), (m) => m.caInfo));
+  const install = program.command('install').description('install akamu into the system');
+  defineInstallTimer(install.command('timer'))
+    .action((dir, opts) => runner.run(async (rt) => (await import('./commands/install-timer.js')).installTimer(dir, opts, rt)));
   return program;
 }

@@ -7,6 +7,9 @@
  * follows are reported as they happen, as CommandEvents (a key written before the account is
  * registered, the renewal decision before the issuance, each imported certificate…), so the
  * operator sees them even when a later step fails; the result carries the same facts again.
+ *
+ * `--json` prints a result as it is (render/json.ts): name fields for a JSON reader too, and do not
+ * name a top-level field `version`, `events`, `notes` or `error` (the document has those).
  */
 import type { Identifier } from 'akamu-client';
 
@@ -78,11 +81,23 @@ export interface IssueResult {
     url?: string;
     /** The profile the server says it used. */
     profile?: string;
+    /** The leaf's serial number: lower-case hex without leading zero bytes. */
+    serial: string;
+    notAfter: Date;
   };
   certificateKey: GeneratedKey & { generated: boolean };
   renewalConfigPath: string;
   /** `--eab-key` was given: the HMAC key is not kept in the renewal config. */
   eabKeyNotStored: boolean;
+  /**
+   * `--preferred-chain`: the issuer CN asked for, whether a chain with that top issuer was found
+   * (else the default chain was written) and the top issuer CNs of the chains offered, default first.
+   */
+  preferredChain?: { requested: string; matched: boolean; offered: string[] };
+  /** How the deploy hook ran, when there is one. */
+  deployHook?: HookReport;
+  /** The work is done but a later step failed (the deploy hook): printed as the error line, exit 1. */
+  failure?: string;
 }
 
 /**
@@ -100,6 +115,8 @@ export interface RenewResult {
   checked?: { path: string; notAfter: Date; decision: RenewalDecision };
   /** The new certificate; absent when renewal was not due. */
   issued?: IssueResult;
+  /** As IssueResult's: the certificate was renewed but its deploy hook failed (exit 1). */
+  failure?: string;
 }
 
 export interface RevokeResult {
@@ -175,7 +192,8 @@ export interface CertbotImportResult {
 
 export type CommandResult =
   | AccountRegisterResult | AccountShowResult | AccountUpdateResult | AccountDeregisterResult | AccountKeyChangeResult
-  | IssueResult | RenewResult | RevokeResult | CertbotListResult | CertbotImportResult;
+  | IssueResult | RenewResult | RevokeResult | CertbotListResult | CertbotImportResult | RenewAllResult
+  | ListResult | CaInfoResult | InstallTimerResult;
 
 /** Milestones reported while a command runs (see the top of this file). */
 export type CommandEvent =
@@ -194,4 +212,178 @@ export type CommandEvent =
   /** A note about the account key (no lineage) or one lineage. */
   | { type: 'certbot-note'; lineage?: string; note: string }
   | { type: 'certbot-account-written'; account: ImportedAccount }
-  | { type: 'certbot-certificate-written'; certificate: ImportedCertificate };
+  | { type: 'certbot-certificate-written'; certificate: ImportedCertificate }
+  /** GSSAPI EAB: the CA authenticated this Kerberos principal; `eab`: it also issued a kid and HMAC key. */
+  | { type: 'gssapi-authenticated'; principal: string; eab: boolean }
+  /** IP addresses were asked for without a profile, and the CA offers a short-lived one (some CAs require it for IPs). */
+  | { type: 'profile-suggested'; profile: string; ipAddresses: string[] };
+
+// ---- deploy hooks and renew --all (issue 12) -------------------------------------------------------
+import type { HookReport } from './hooks.js';
+
+export type { HookReport } from './hooks.js';
+
+/** One certificate of `renew --all`. */
+export interface RenewAllEntry {
+  renewalConfigPath: string;
+  /** The chain (`cert_path`), when the config could be read. */
+  certificatePath?: string;
+  /** Identifier values, when the config could be read. */
+  domains?: string[];
+  /** `renewed`; `not-due`; `failed` (the renewal, or the deploy hook after it); `locked` (another run holds it). */
+  status: 'renewed' | 'not-due' | 'failed' | 'locked';
+  /** Why it was (or would be) renewed: the decision's reason, or `issued` when there was no certificate to check. */
+  reason?: 'ari' | 'expiry' | 'forced' | 'issued';
+  /** When it is due (not-due), or was. */
+  dueAt?: Date;
+  notAfter?: Date;
+  /** The new certificate's serial (renewed). */
+  serialHex?: string;
+  deployHook?: HookReport;
+  /** The error line (failed, locked). */
+  error?: string;
+  /** The ARI answer came from `<cert_path>.ari.json` (no request). */
+  ariCached?: boolean;
+  durationMs: number;
+}
+
+export interface RenewAllResult {
+  command: 'renew --all';
+  directory: string;
+  concurrency: number;
+  /** The `--random-delay` sleep taken before starting. */
+  randomDelayMs: number;
+  startedAt: Date;
+  durationMs: number;
+  /** In path order. */
+  certificates: RenewAllEntry[];
+  counts: { total: number; renewed: number; notDue: number; failed: number; locked: number };
+  /** HTTP requests sent to the CAs (directory, ARI, ACME) by this run. */
+  requests: number;
+  /** Set when any certificate failed: printed as the error line after the summary (exit 1). */
+  failure?: string;
+}
+
+// ---- list DIR ------------------------------------------------------------------------------------
+
+/** Where a listed certificate's ARI window came from, or why there is none. */
+export type ListAriSource =
+  /** fetched from the CA in this run */
+  | 'fetched'
+  /** the ARI cache beside the certificate, still fresh */
+  | 'cached'
+  /** `--offline`: no request was made */
+  | 'offline'
+  /** the CA's directory has no renewalInfo */
+  | 'unsupported'
+  /** the certificate has no Authority Key Identifier, so no certID */
+  | 'no-cert-id'
+  /** the CA or its ARI request failed (see `error`) */
+  | 'error';
+
+export interface ListedCertificate {
+  renewalConfigPath: string;
+  /** False when something is missing or unreadable (see `problems`): renew would issue anew or fail. */
+  ok: boolean;
+  /** What is wrong (a missing file, an unparsable certificate, a key that does not match…). */
+  problems: string[];
+  /** The rest is there as far as the renewal config could be read. */
+  server?: string;
+  identifiers?: Identifier[];
+  challenge?: string;
+  profile?: string;
+  certificatePath?: string;
+  certificateKeyPath?: string;
+  certificate?: {
+    /** The names in the leaf (DNS names, then IP addresses). */
+    names: string[];
+    /** Lower-case hex, no leading zeros. */
+    serial: string;
+    notBefore: Date;
+    notAfter: Date;
+    issuer: string;
+    /** The leaf's key type (`ec:P-256`…), `unknown` when it cannot be told. */
+    keyType: string;
+    expired: boolean;
+  };
+  chain?: {
+    /** Certificates in the file. */
+    length: number;
+    /** Each certificate is issued by the next one. */
+    inOrder: boolean;
+  };
+  /** The certificate key file holds the leaf's key; absent when either could not be read. */
+  keyMatches?: boolean;
+  ari?: {
+    source: ListAriSource;
+    error?: string;
+    /** Until when a cached answer is fresh (the CA's Retry-After). */
+    freshUntil?: Date;
+  };
+  /** When akamu will renew (the ARI point, else the expiry rule); absent without a certificate. */
+  decision?: RenewalDecision;
+  /** `renew` renews at once whatever the decision says: the key does not match or the set is broken. */
+  renewsNow: boolean;
+}
+
+export interface ListResult {
+  command: 'list';
+  /** The directory searched, absolute. */
+  directory: string;
+  offline: boolean;
+  /** When the list was made (the decisions are relative to it). */
+  checkedAt: Date;
+  /** Sorted by first name, then by renewal config path. */
+  certificates: ListedCertificate[];
+}
+
+// ---- ca info -------------------------------------------------------------------------------------
+
+export interface CaInfoResult {
+  command: 'ca info';
+  server: string;
+  termsOfService?: string;
+  website?: string;
+  caaIdentities: string[];
+  /** In the directory's order; empty when the CA advertises none. */
+  profiles: { name: string; description: string }[];
+  ari: { supported: boolean; renewalInfoUrl?: string };
+  /** The directory's `externalAccountRequired`; absent when it does not say. */
+  externalAccountRequired?: boolean;
+  keyChangeUrl: string;
+  /** `newAuthz`: pre-authorization (RFC 8555 §7.4.1). */
+  preAuthorizationUrl?: string;
+  /**
+   * Extensions the directory announces (dns-persist-01's issuer names, onion CAA, subdomains, STAR):
+   * all a directory can say about the identifier and challenge types it accepts, which RFC 8555
+   * does not list (the text shows them as "not advertised").
+   */
+  extensions: { name: string; detail: string }[];
+  /** Any other `meta` members, as the CA sent them. */
+  otherMeta: Record<string, unknown>;
+}
+
+// ---- install timer -------------------------------------------------------------------------------
+
+export interface SystemdUnitFile {
+  /** e.g. `akamu-renew.service` */
+  name: string;
+  path: string;
+  content: string;
+  /** `written`: new; `replaced`: was different (`--force`); `unchanged`: already so; `printed`: `--print-only`. */
+  action: 'written' | 'replaced' | 'unchanged' | 'printed';
+}
+
+export interface InstallTimerResult {
+  command: 'install timer';
+  scope: 'system' | 'user';
+  /** The certificate directory the timer renews, absolute. */
+  directory: string;
+  /** The service's command line, as systemd gets it. */
+  execStart: string[];
+  units: SystemdUnitFile[];
+  /** What to run to activate it (not run by akamu). */
+  enableCommands: string[];
+  /** No renewal config below the directory yet (the timer is installed all the same). */
+  noRenewalConfigs: boolean;
+}

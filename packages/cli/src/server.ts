@@ -97,18 +97,28 @@ export function checkServerUrl(server: string): boolean {
   return true;
 }
 
+/** The transport to `--server`: checks the URL, trusts `--server-ca`; one keep-alive agent per transport. */
+export async function serverTransport(opts: ServerOptions, rt: Runtime): Promise<{ transport: Transport; http: HttpTransport }> {
+  const unix = checkServerUrl(opts.server);
+  if (unix && opts.serverCa) rt.log.debug(`--server-ca ${opts.serverCa} is not used: an http+unix:// server is reached over a Unix socket, without TLS`);
+  const extraCaPem = opts.serverCa && !unix ? await readServerCa(opts.serverCa, rt.log) : undefined;
+  // HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured (never for an http+unix:// server)
+  const http = new HttpTransport({ extraCaPem, userAgent: USER_AGENT, log: rt.log.child('http'), proxyEnv: process.env });
+  return { http, transport: extraCaPem && rt.log.enabled('debug') ? new ServerCertificateLog(http, rt.log) : http };
+}
+
 /**
  * The client for `--server`. Every request, retry and wait of the run ends by one deadline:
  * `--poll-timeout` seconds (default 120, also for commands without the flag) from here on.
  */
 export async function connect(opts: ServerOptions, rt: Runtime): Promise<AcmeClient> {
-  const unix = checkServerUrl(opts.server);
-  if (unix && opts.serverCa) rt.log.debug(`--server-ca ${opts.serverCa} is not used: an http+unix:// server is reached over a Unix socket, without TLS`);
-  const extraCaPem = opts.serverCa && !unix ? await readServerCa(opts.serverCa, rt.log) : undefined;
-  const http = new HttpTransport({ extraCaPem, userAgent: USER_AGENT, log: rt.log.child('http') });
-  const transport = extraCaPem && rt.log.enabled('debug') ? new ServerCertificateLog(http, rt.log) : http;
-  const seconds = Number(opts.pollTimeout ?? RENEWAL_FIELDS.poll_timeout.default);
-  const client = await AcmeClient.connect(opts.server, { transport, log: rt.log.child('akamu_client'), deadline: Date.now() + seconds * 1000 });
+  const { transport } = await serverTransport(opts, rt);
+  const client = await AcmeClient.connect(opts.server, { transport, log: rt.log.child('akamu_client'), deadline: Date.now() + pollTimeoutMs(opts) });
   rt.log.info(`directory: ${opts.server}`);
   return client;
+}
+
+/** `--poll-timeout` (checked before) in milliseconds. */
+export function pollTimeoutMs(opts: Pick<ServerOptions, 'pollTimeout'>): number {
+  return Number(opts.pollTimeout ?? RENEWAL_FIELDS.poll_timeout.default) * 1000;
 }

@@ -13,6 +13,7 @@ import {
 import type { DnsPlan } from './dns-settings.js';
 import type { OnionKey } from './files/onion-key.js';
 import type { Runtime } from './runtime.js';
+import { WebrootSolver } from './webroot.js';
 
 export const CHALLENGE_TYPES = ['http-01', 'dns-01', 'dns-persist-01', 'dns-account-01', 'tls-alpn-01', 'onion-csr-01', 'tkauth-01'] as const;
 const SUPPORTED_NOW = new Set(['http-01', 'dns-01', 'dns-persist-01', 'dns-account-01', 'tls-alpn-01', 'onion-csr-01']);
@@ -26,6 +27,10 @@ export interface SolverOptions {
   onionKey?: OnionKey;
   /** The RFC 2136 updater and the propagation check (dns-settings.ts); none: hook or prompt, no check. */
   dns?: DnsPlan;
+  /** `--webroot` / `webroot`: http-01 tokens go there instead of the built-in server. */
+  webroot?: string;
+  /** `webroot_map` (an imported certbot lineage's): per-name webroots. */
+  webrootMap?: Record<string, string>;
 }
 
 export function checkChallengeType(type: string): void {
@@ -46,6 +51,7 @@ const isOnionName = (id: Identifier): boolean => id.type === 'dns' && id.value.e
 export function makeSolvers(opts: SolverOptions, identifiers: readonly Identifier[], rt: Runtime): Solver[] {
   checkChallengeType(opts.challenge);
   if (opts.dnsHook && !opts.challenge.startsWith('dns-')) rt.log.warn(`--dns-hook is only used with DNS challenges; ignored for ${opts.challenge}`);
+  if (usesWebroot(opts) && opts.challenge !== 'http-01') rt.log.warn(`--webroot is only used with http-01; ignored for ${opts.challenge}`);
   const onlyOnion = opts.challenge === 'onion-csr-01';
   if (!opts.onionKey) {
     if (onlyOnion) throw new UsageError('--onion-key is required for onion-csr-01 challenges');
@@ -72,11 +78,17 @@ export function makeSolvers(opts: SolverOptions, identifiers: readonly Identifie
   return [onion, solver];
 }
 
+/** A webroot (or a webroot map) is configured. */
+function usesWebroot(opts: Pick<SolverOptions, 'webroot' | 'webrootMap'>): boolean {
+  return opts.webroot !== undefined || (opts.webrootMap !== undefined && Object.keys(opts.webrootMap).length > 0);
+}
+
 /** The `--challenge` solver (not onion-csr-01: see makeSolvers) for these identifiers. */
 function makeSolver(opts: SolverOptions, identifiers: readonly Identifier[], rt: Runtime): Solver {
   const log = rt.log.child?.('akamu_client') ?? rt.log;
   switch (opts.challenge) {
     case 'http-01':
+      if (usesWebroot(opts)) return new WebrootSolver({ webroot: opts.webroot, map: opts.webrootMap, log });
       return new Http01Solver({ port: opts.httpPort, log });
     case 'tls-alpn-01':
       return new TlsAlpn01Solver({ port: opts.tlsPort, log });
@@ -113,8 +125,16 @@ function dnsPublisher(opts: SolverOptions, identifiers: readonly Identifier[], l
  * or a name looked up in PATH; no shell): checked before anything is ordered.
  */
 export async function checkDnsHook(command: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  return checkHookProgram(command, '--dns-hook', env);
+}
+
+/** A hook program (`flag` names it in the error) exists and may be executed, found as runCommand finds it. */
+export async function checkHookProgram(command: string, flag: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const fail = (why: string): never => {
-    throw new UsageError(`--dns-hook ${command}: ${why}`);
+    // `--deploy-hook 'systemctl reload nginx'`: say why a command line is not found
+    const note = /\s/.test(command) && !why.startsWith('not executable')
+      ? ' (the hook is one program, run without a shell and without arguments: put a command line in a script)' : '';
+    throw new UsageError(`${flag} ${command}: ${why}${note}`);
   };
   if (command === '') fail('empty command');
   const isPath = command.includes('/');

@@ -26,7 +26,11 @@ export type ErrorCode =
   | 'order-invalid'
   | 'bad-response'
   | 'aborted'
-  | 'not-found';
+  | 'not-found'
+  /** Kerberos (GSSAPI/SPNEGO) authentication failed: keytab, KDC, or the server's refusal. */
+  | 'kerberos'
+  /** The optional Kerberos binding (the `kerberos` package) is not installed or cannot load. */
+  | 'kerberos-unavailable';
 
 /** What would fix an error, for the caller to turn into its own advice. */
 export type ErrorHint =
@@ -43,7 +47,9 @@ export type ErrorHint =
   /** The server does not accept signatures of this JWS algorithm (the key type must change, or the CA). */
   | { code: 'unsupported-algorithm'; algorithm: string; postQuantum: boolean }
   /** A published DNS record did not become visible in time (a longer wait, or no check, would help). */
-  | { code: 'dns-record-not-visible' };
+  | { code: 'dns-record-not-visible' }
+  /** Kerberos needs the optional binding: the system's krb5 development files and the `kerberos` package. */
+  | { code: 'kerberos-binding' };
 
 export interface AkamuErrorOptions {
   cause?: unknown;

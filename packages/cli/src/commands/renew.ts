@@ -3,23 +3,21 @@
  * flags override single fields) or from flags alone. Before the renewal is due it prints when it
  * will be and exits 0 without ordering anything, so it is safe to run from cron every day.
  */
-import { resolve } from 'node:path';
-import {
-  UsageError, parseKeyType, certificateFacts, renewalDecision, publicKeyMatches, splitPemCertificates,
-  type AcmeClient, type CertificateFacts, type RenewalInfo,
-} from 'akamu-client';
+import { UsageError, parseKeyType, type AcmeClient } from 'akamu-client';
 import { LETS_ENCRYPT_DIRECTORY } from '../defaults.js';
 import type { RenewOptions } from '../program.js';
-import type { RenewResult } from '../results.js';
+import type { RenewAllResult, RenewResult } from '../results.js';
 import type { Runtime } from '../runtime.js';
 import { connect } from '../server.js';
 import { RENEWAL_FIELDS, readRenewalConfig, renewalConfigOptions } from '../files/renewal-config.js';
 import { identifiersFromFlags } from '../identifiers.js';
 import { eabKeyGiven } from '../eab.js';
-import { CHAIN_FILE_LIMIT, InputFileError, describeFsError, readInputText } from '../files/read-input.js';
-import { loadKeyFile } from '../files/keys.js';
-import { openCertificateSet } from '../files/cert-set.js';
-import { planIssue, executeIssue, certificateSetPaths, withListeners, type IssuePlan, type IssueSettings, type CertKeyRule } from './issue.js';
+import { lstat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { journalPath, lockPath, openCertificateSet } from '../files/cert-set.js';
+import { chainFileSha256, checkRenewal, type CheckDeps, type RenewalCheck } from './renewal-check.js';
+import { planIssue, executeIssue, certificateSetPaths, withListeners, type IssuePlan, type IssueSettings, type CertKeyRule, type ShareSolvers } from './issue.js';
+import { deployAfter, failureHook, hookTargetOf } from './hook-steps.js';
 
 interface Merged {
   opts: IssueSettings;
@@ -35,7 +33,7 @@ interface Merged {
 /** `renew --renewal-config F`: explicit flags > the file > defaults (the table's, applied when it was read). */
 async function mergeWithConfig(opts: RenewOptions): Promise<Merged> {
   const requested = opts.certKeyType !== undefined ? parseKeyType(opts.certKeyType) : undefined;
-  const { domain, renewalConfig, cert, force: _force, ...flags } = opts;
+  const { domain, renewalConfig, cert, force: _force, all: _all, concurrency: _c, randomDelay: _r, ...flags } = opts;
   const identifiers = domain?.length ? identifiersFromFlags(domain) : undefined;
   if (!renewalConfig) {
     const { accountKey, out } = opts;
@@ -52,6 +50,11 @@ async function mergeWithConfig(opts: RenewOptions): Promise<Merged> {
   const cfg = await readRenewalConfig(renewalConfig);
   // --server-ca is never stored: it must be given on every run that needs it (it is among the flags)
   const merged: IssueSettings = { ...renewalConfigOptions(cfg), ...given(flags), ...(identifiers ? { identifiers } : {}) };
+  // an EAB method on the command line replaces the stored one (they are mutually exclusive)
+  if (flags.gssapiKeytab !== undefined) merged.eabKid = undefined;
+  else if (flags.eabKid !== undefined || flags.eabKey !== undefined || flags.eabKeyFile !== undefined) merged.gssapiKeytab = undefined;
+  // an explicit --webroot replaces the stored webroots, the per-name ones included
+  if (flags.webroot !== undefined) merged.webrootMap = undefined;
   // a stored kid without its key is only needed to register anew; keep it for the next config
   const eabKid = merged.eabKid;
   if (!eabKeyGiven(merged)) merged.eabKid = undefined;
@@ -72,96 +75,76 @@ function given<T extends object>(flags: T): { [K in keyof T]?: Exclude<T[K], und
 }
 
 /**
- * The certificate to check. `--cert` must exist (a typo in a cron line must not renew on every
- * run); the renewal config's cert_path may not exist yet: then it is issued.
+ * What renew --all shares between its certificates; a single renew uses none of it.
+ * - `client`: the client of one CA for the ARI check (`purpose: 'ari'`) and of one CA and account
+ *   for the issuance, instead of a connection per certificate.
+ * - `ariCache`: read `<cert_path>.ari.json` and keep fresh answers there.
+ * - `checkFirst`: decide before planning, so a certificate that is not due costs no plan.
  */
-async function readCertificate(path: string, explicit: boolean, rt: Runtime): Promise<{ text: string; facts: CertificateFacts } | undefined> {
-  let text: string;
-  try {
-    text = await readInputText(path, CHAIN_FILE_LIMIT);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    // a FIFO, a device or a huge file at the certificate's place is not "no certificate": refuse
-    if (e instanceof InputFileError) throw new UsageError(`cannot read certificate ${path}: ${describeFsError(e)}`);
-    if (e.code === 'ENOENT' && explicit) throw new UsageError(`cannot read --cert ${path}: no such file`);
-    if (e.code === 'ENOENT') rt.log.info(`no certificate at ${path} yet; issuing one`);
-    else rt.log.warn(`cannot read certificate ${path} (${describeFsError(e)}); renewing`);
-    return undefined;
-  }
-  try {
-    return { text, facts: await certificateFacts(text) };
-  } catch (err) {
-    rt.log.warn(`cannot parse certificate ${path} (${(err as Error).message}); renewing`);
-    return undefined;
-  }
+export interface RenewDeps extends CheckDeps {
+  client?: (opts: IssueSettings, purpose: 'ari' | 'issue', rt: Runtime) => Promise<AcmeClient>;
+  checkFirst?: boolean;
+  shareSolvers?: ShareSolvers;
+  /** Told the merged settings once they are known. */
+  onSettings?: (opts: IssueSettings) => void;
 }
 
-/** The server's renewal window for the certificate; undefined when ARI is not to be had (a warning when its request failed). */
-async function fetchRenewalInfo(client: AcmeClient, certText: string, rt: Runtime): Promise<RenewalInfo | undefined> {
-  if (!client.supportsAri) {
-    // the CA's normal state, not a problem: at info, so a daily cron job stays silent
-    rt.log.info('the server does not support ARI (no renewalInfo in its directory); using the expiry rule');
-    return undefined;
+export async function renew(opts: RenewOptions, rt: Runtime): Promise<RenewResult | RenewAllResult> {
+  if (opts.all !== undefined) return (await import('./renew-all.js')).renewAll(opts, rt);
+  for (const [flag, name] of [[opts.concurrency, '--concurrency'], [opts.randomDelay, '--random-delay']] as const) {
+    if (flag !== undefined) throw new UsageError(`${name} is only used with --all`);
   }
-  try {
-    return await client.getRenewalInfo(certText);
-  } catch (err) {
-    rt.log.warn(`ARI unavailable (${(err as Error).message.split('\n')[0]}); using the expiry rule`);
-    return undefined;
-  }
+  return renewOne(opts, rt);
 }
 
-/**
- * Does the certificate's key file hold the key of the chain's leaf? Only asked when the certificate
- * checked is the chain this renewal writes (a mismatch means a damaged set: renew whatever ARI says).
- */
-async function keyMatches(certPath: string, certText: string, plan: IssuePlan, rt: Runtime): Promise<boolean> {
-  if (resolve(certPath) !== resolve(plan.opts.out)) return true;
-  const keyPath = plan.certKey.path;
-  let why: string;
-  try {
-    const key = await loadKeyFile(keyPath, 'certificate key');
-    const leaf = splitPemCertificates(certText)[0];
-    if (key && leaf && (await publicKeyMatches(leaf, key))) return true;
-    why = key ? 'does not match the certificate' : 'is missing';
-  } catch (err) {
-    why = `cannot be used (${(err as Error).message})`;
-  }
-  rt.log.warn(`the certificate key ${keyPath} ${why} ${certPath}; renewing`);
-  return false;
-}
-
-export async function renew(opts: RenewOptions, rt: Runtime): Promise<RenewResult> {
+/** One certificate: check, and renew when due (or forced); the hooks after. */
+export async function renewOne(opts: RenewOptions, rt: Runtime, deps: RenewDeps = {}): Promise<RenewResult> {
   let m = await mergeWithConfig(opts);
+  deps.onSettings?.(m.opts);
+  const paths = certificateSetPaths(m.opts);
+  let shared: Promise<AcmeClient> | undefined;
+  const client = (purpose: 'ari' | 'issue'): Promise<AcmeClient> => (deps.client ? deps.client(m.opts, purpose, rt) : (shared ??= connect(m.opts, rt)));
+  // renew --all: a set that no run is writing (no lock, no journal) is checked without its lock, which
+  // only a certificate that is due then takes (the check only reads, and writes the ARI cache atomically)
+  let pre: RenewalCheck | undefined;
+  if (deps.checkFirst && !opts.force && (await setIsQuiet(paths.chain))) {
+    pre = await checkRenewal(m, paths, opts.force, rt, deps, () => client('ari')).catch(async (err: unknown) => {
+      await failureHook(hookTargetOf(m.opts), 'renew', err, rt);
+      throw err;
+    });
+    if (pre.checked && !pre.checked.decision.due) return { command: 'renew', checked: pre.checked };
+  }
   // lock the certificate's files and repair an interrupted commit before anything is read from them
-  const set = await openCertificateSet(certificateSetPaths(m.opts), rt.log);
+  const set = await openCertificateSet(paths, rt.log);
   try {
     if (set.recovered && opts.renewalConfig) m = await mergeWithConfig(opts);
-    const plan = await planIssue(m.opts, rt, { contacts: m.contacts, certKeyRule: m.certKeyRule, eabKidForConfig: m.eabKidForConfig, set });
-    return await renewPlanned(plan, m, opts.force, rt);
+    const makePlan = () => planIssue(m.opts, rt, { contacts: m.contacts, certKeyRule: m.certKeyRule, eabKidForConfig: m.eabKidForConfig, set, shareSolvers: deps.shareSolvers });
+    let plan: IssuePlan | undefined;
+    try {
+      // a single renew checks everything before the first request; renew --all only what is due
+      if (!deps.checkFirst) plan = await makePlan();
+      // the check made before the lock holds while the chain is the file it judged
+      const unchanged = pre?.chainSha256 !== undefined && !set.recovered && (await chainFileSha256(m.certForAri)) === pre.chainSha256;
+      const check = unchanged && pre ? pre : await checkRenewal(m, paths, opts.force, rt, deps, () => client('ari'));
+      if (check.checked && !check.checked.decision.due) return { command: 'renew', checked: check.checked };
+      plan ??= await makePlan();
+      const p = plan;
+      const issued = await withListeners(p, async () => executeIssue(p, await client('issue'), rt, { replaces: check.replaces }));
+      const reason = check.checked?.decision.reason ?? 'issued';
+      const after = await deployAfter(p, issued, reason, rt);
+      return { command: 'renew', checked: check.checked, issued: after.issued, ...(after.failure !== undefined ? { failure: after.failure } : {}) };
+    } catch (err) {
+      await failureHook(plan ?? hookTargetOf(m.opts), 'renew', err, rt);
+      throw err;
+    }
   } finally {
     await set.close();
   }
 }
 
-async function renewPlanned(plan: IssuePlan, m: Merged, force: boolean | undefined, rt: Runtime): Promise<RenewResult> {
-  // the certificate is read before anything is sent, so a bad --cert fails without a request
-  const certPath = m.certForAri;
-  const cert = certPath ? await readCertificate(certPath, m.certGiven, rt) : undefined;
-  const client = await connect(m.opts, rt);
-  let replaces: string | undefined;
-  let checked: RenewResult['checked'];
-  if (certPath && cert) {
-    if (client.supportsAri && cert.facts.akiKeyId) replaces = await client.certId(cert.text);
-    // a key that does not match the chain (a damaged set) is renewed whatever the window says
-    if (force || (await keyMatches(certPath, cert.text, plan, rt))) {
-      const now = new Date();
-      const renewalInfo = force ? undefined : await fetchRenewalInfo(client, cert.text, rt);
-      const decision = renewalDecision({ force, now, notBefore: cert.facts.notBefore, notAfter: cert.facts.notAfter, ...(renewalInfo ? { renewalInfo } : {}) });
-      checked = { path: certPath, notAfter: cert.facts.notAfter, decision };
-      rt.emit({ type: 'renewal-decision', certificatePath: checked.path, notAfter: checked.notAfter, decision });
-      if (!decision.due) return { command: 'renew', checked };
-    }
-  }
-  return { command: 'renew', checked, issued: await withListeners(plan, () => executeIssue(plan, client, rt, { replaces })) };
+/** No run holds the set's lock and no commit of it was interrupted (both files absent). */
+async function setIsQuiet(chain: string): Promise<boolean> {
+  const absent = (p: string) => lstat(p).then(() => false, (err: NodeJS.ErrnoException) => err.code === 'ENOENT');
+  const c = resolve(chain);
+  return (await absent(lockPath(c))) && (await absent(journalPath(c)));
 }

@@ -4,7 +4,7 @@
  * the lock, completes a commit a crash interrupted and removes temporary files crashed runs left;
  * committing writes the new files as one set (set-commit.ts). Close it when the run ends.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'akamu-client';
 import { acquireLock, type Lock } from './lock.js';
@@ -64,6 +64,12 @@ function report(r: Recovery, chain: string, log: Logger): void {
  * lock, so only those of processes that are gone are removed.
  */
 async function removeTemps(targets: string[], chain: string, log: Logger): Promise<void> {
+  // the usual case, no temporary file anywhere: one listing per directory says so (renew --all
+  // opens a thousand sets in a run)
+  const dirs = new Set([dirname(chain), ...targets.map((t) => dirname(resolve(t)))]);
+  let any = false;
+  for (const d of dirs) any ||= (await readdir(d).catch(() => [] as string[])).some((n) => n.startsWith('.') && n.endsWith('.tmp'));
+  if (!any && !(await linkedTargets(targets))) return;
   for (const f of [lockPath(chain), `${lockPath(chain)}.break`]) {
     for (const removed of await removeStaleTemps(f)) log.info(`removed ${removed}, left by an interrupted run`);
   }
@@ -77,6 +83,15 @@ async function removeTemps(targets: string[], chain: string, log: Logger): Promi
   for (const f of files) {
     for (const removed of await removeStaleTemps(f, { all: true })) log.info(`removed ${removed}, left by an interrupted run`);
   }
+}
+
+/** Does any target go through a link (its temporary files are elsewhere)? */
+async function linkedTargets(targets: string[]): Promise<boolean> {
+  for (const t of targets) {
+    const real = await resolveWriteTarget(t).catch(() => undefined);
+    if (real && real.file !== resolve(t)) return true;
+  }
+  return false;
 }
 
 function openSet(paths: CertificateSetPaths, lock: Lock, recovered: Recovery | undefined): CertificateSet {

@@ -3,10 +3,14 @@
  * to stdout, notes and warnings to stderr. Facts that were printed as events while the command ran
  * (see results.ts) are not printed again from the result.
  */
+import { renderCaInfo } from './ca-info.js';
+import { renderInstallTimer } from './install-timer.js';
+import { renderList } from './list.js';
 import type {
   CertbotAccountInfo, CertbotImportResult, CertbotLineageInfo, CertbotListResult, CommandEvent, CommandResult,
   ImportedAccount, ImportedCertificate, IssueResult, RenewalDecision,
 } from '../results.js';
+import { renderRenewAll } from './renew-all.js';
 
 /** Where lines go (without their newline). */
 export interface TextOutput {
@@ -47,6 +51,12 @@ export function renderEvent(e: CommandEvent, o: TextOutput): void {
       return;
     case 'certbot-certificate-written':
       return renderImportedCertificate(e.certificate, o);
+    case 'gssapi-authenticated':
+      o.err(`GSSAPI authenticated as: ${e.principal}`);
+      if (!e.eab) o.err('Note: the server did not return EAB credentials; proceeding without EAB.');
+      return;
+    case 'profile-suggested':
+      return o.err(`Note: the server offers the profile '${e.profile}'; CAs such as Let's Encrypt issue certificates for IP addresses (${e.ipAddresses.join(', ')}) only with it: pass --profile ${e.profile}`);
   }
 }
 
@@ -88,6 +98,14 @@ export function renderResult(r: CommandResult, o: TextOutput): void {
       return o.out(`Revoked: ${r.certificatePath}`);
     case 'import certbot':
       return r.mode === 'list' ? renderCertbotList(r, o) : renderCertbotImport(r, o);
+    case 'list':
+      return renderList(r, o);
+    case 'ca info':
+      return renderCaInfo(r, o);
+    case 'install timer':
+      return renderInstallTimer(r, o);
+    case 'renew --all':
+      return renderRenewAll(r, o);
   }
 }
 
@@ -100,6 +118,11 @@ function renderIssue(r: IssueResult, o: TextOutput): void {
   o.out(`Certificate key:  ${r.certificateKey.path}`);
   o.out(`Renewal config:   ${r.renewalConfigPath}`);
   o.out(`To renew: akamu-cli renew --renewal-config ${r.renewalConfigPath}`);
+  if (r.preferredChain && !r.preferredChain.matched) {
+    const offered = r.preferredChain.offered.map((n) => `'${n}'`).join(', ');
+    o.err(`Note: no chain offered by the server has a top certificate issued by '${r.preferredChain.requested}' (offered: ${offered}); the default chain was written`);
+  }
+  if (r.deployHook?.ok) o.out(`Deploy hook:      ${r.deployHook.command} succeeded`);
   if (r.eabKeyNotStored) {
     o.err('Note: the EAB HMAC key is NOT saved in the renewal config; supply --eab-key again if the account ever has to be registered anew.');
   }
