@@ -6,16 +6,18 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import {
-  Http01Solver, TlsAlpn01Solver, Dns01Solver, DnsPersist01Solver, OnionCsr01Solver, HookDnsPublisher, ManualDnsPublisher, UsageError, AkamuError,
-  type Solver, type DnsRecord, type Identifier,
+  Http01Solver, TlsAlpn01Solver, Dns01Solver, DnsAccount01Solver, DnsPersist01Solver, OnionCsr01Solver, HookDnsPublisher, ManualDnsPublisher,
+  Rfc2136Publisher, DnsPropagationCheck, UsageError, AkamuError,
+  type Solver, type DnsRecord, type DnsPublisher, type Identifier, type Logger,
 } from 'akamu-client';
 import { CertbotHookDnsPublisher, CertbotHookHttp01Solver, CertbotHooks } from './certbot/hook-runtime.js';
+import type { DnsPlan } from './dns-settings.js';
 import type { OnionKey } from './files/onion-key.js';
 import type { Runtime } from './runtime.js';
 import { WebrootSolver } from './webroot.js';
 
-export const CHALLENGE_TYPES = ['http-01', 'dns-01', 'dns-persist-01', 'tls-alpn-01', 'onion-csr-01', 'tkauth-01'] as const;
-const SUPPORTED_NOW = new Set(['http-01', 'dns-01', 'dns-persist-01', 'tls-alpn-01', 'onion-csr-01']);
+export const CHALLENGE_TYPES = ['http-01', 'dns-01', 'dns-persist-01', 'dns-account-01', 'tls-alpn-01', 'onion-csr-01', 'tkauth-01'] as const;
+const SUPPORTED_NOW = new Set(['http-01', 'dns-01', 'dns-persist-01', 'dns-account-01', 'tls-alpn-01', 'onion-csr-01']);
 
 export interface SolverOptions {
   challenge: string;
@@ -24,6 +26,8 @@ export interface SolverOptions {
   tlsPort: number;
   /** `--onion-key`, already read. */
   onionKey?: OnionKey;
+  /** The RFC 2136 updater and the propagation check (dns-settings.ts); none: hook or prompt, no check. */
+  dns?: DnsPlan;
   /** `--webroot` / `webroot`: http-01 tokens go there instead of the built-in server. */
   webroot?: string;
   /** `webroot_map` (an imported certbot lineage's): per-name webroots. */
@@ -37,7 +41,7 @@ export function checkChallengeType(type: string): void {
   if (!(CHALLENGE_TYPES as readonly string[]).includes(type)) {
     throw new UsageError(`unsupported challenge type '${type}'; supported: ${CHALLENGE_TYPES.join(', ')}`);
   }
-  if (!SUPPORTED_NOW.has(type)) throw new UsageError(`--challenge ${type} is not supported yet; use http-01, dns-01, dns-persist-01, tls-alpn-01 or onion-csr-01`);
+  if (!SUPPORTED_NOW.has(type)) throw new UsageError(`--challenge ${type} is not supported yet; use http-01, dns-01, dns-persist-01, dns-account-01, tls-alpn-01 or onion-csr-01`);
 }
 
 const isOnionName = (id: Identifier): boolean => id.type === 'dns' && id.value.endsWith('.onion');
@@ -55,7 +59,7 @@ export function makeSolvers(opts: SolverOptions, identifiers: readonly Identifie
   const onlyOnion = opts.challenge === 'onion-csr-01';
   if (!opts.onionKey) {
     if (onlyOnion) throw new UsageError('--onion-key is required for onion-csr-01 challenges');
-    const solver = makeSolver(opts, rt);
+    const solver = makeSolver(opts, identifiers, rt);
     solver.check?.([...identifiers]);
     return [solver];
   }
@@ -68,11 +72,11 @@ export function makeSolvers(opts: SolverOptions, identifiers: readonly Identifie
   if (onlyOnion) {
     if (rest.length > 0) {
       throw new UsageError(`onion-csr-01 can only validate .onion names, not ${rest.map((i) => i.value).join(', ')}; `
-        + 'for those, keep --onion-key and use --challenge http-01, dns-01, dns-persist-01 or tls-alpn-01');
+        + 'for those, keep --onion-key and use --challenge http-01, dns-01, dns-persist-01, dns-account-01 or tls-alpn-01');
     }
     return [onion];
   }
-  const solver = makeSolver(opts, rt);
+  const solver = makeSolver(opts, rest, rt);
   if (rest.length === identifiers.length) rt.log.warn('--onion-key is only used for .onion names; none was asked for');
   if (rest.length > 0) solver.check?.(rest);
   return [onion, solver];
@@ -83,8 +87,8 @@ function usesWebroot(opts: Pick<SolverOptions, 'webroot' | 'webrootMap'>): boole
   return opts.webroot !== undefined || (opts.webrootMap !== undefined && Object.keys(opts.webrootMap).length > 0);
 }
 
-/** The `--challenge` solver (not onion-csr-01: see makeSolvers). */
-function makeSolver(opts: SolverOptions, rt: Runtime): Solver {
+/** The `--challenge` solver (not onion-csr-01: see makeSolvers) for these identifiers. */
+function makeSolver(opts: SolverOptions, identifiers: readonly Identifier[], rt: Runtime): Solver {
   const log = rt.log.child?.('akamu_client') ?? rt.log;
   const certbot = opts.certbotAuthHook !== undefined
     ? new CertbotHooks({ auth: opts.certbotAuthHook, cleanup: opts.certbotCleanupHook, log, signal: rt.signal })
@@ -97,13 +101,32 @@ function makeSolver(opts: SolverOptions, rt: Runtime): Solver {
     case 'tls-alpn-01':
       return new TlsAlpn01Solver({ port: opts.tlsPort, log });
     default: {
-      const persist = opts.challenge === 'dns-persist-01';
-      const publisher = opts.dnsHook
-        ? new HookDnsPublisher(opts.dnsHook, { log, signal: rt.signal })
-        : certbot ? new CertbotHookDnsPublisher(certbot) : new ManualDnsPublisher((r: DnsRecord) => manualDnsPrompt(r, persist, rt));
-      return persist ? new DnsPersist01Solver({ publisher, log }) : new Dns01Solver({ publisher, log });
+      const type = opts.challenge;
+      const publisher = dnsPublisher(opts, identifiers, log, rt, certbot);
+      const propagation = opts.dns?.propagation
+        ? new DnsPropagationCheck({ servers: opts.dns.checkServers, timeoutMs: opts.dns.propagation.timeoutMs, log })
+        : undefined;
+      const options = { publisher, log, ...(propagation ? { propagation } : {}) };
+      if (type === 'dns-persist-01') return new DnsPersist01Solver(options);
+      return type === 'dns-account-01' ? new DnsAccount01Solver(options) : new Dns01Solver(options);
     }
   }
+}
+
+/**
+ * Who publishes the records: the RFC 2136 updater (its key and the zones of these names checked
+ * by the solver's start(), before ordering), the `--dns-hook` program, or the manual prompt.
+ */
+function dnsPublisher(opts: SolverOptions, identifiers: readonly Identifier[], log: Logger, rt: Runtime, certbot?: CertbotHooks): DnsPublisher {
+  const rfc2136 = opts.dns?.rfc2136;
+  if (rfc2136) {
+    const prefix = opts.challenge === 'dns-persist-01' ? '_validation-persist' : '_acme-challenge';
+    const probeNames = [...new Set(identifiers.map((id) => `${prefix}.${id.value.replace(/^\*\./, '')}.`))];
+    return new Rfc2136Publisher({ server: rfc2136.server, key: rfc2136.key, zone: rfc2136.zone, probeNames, log });
+  }
+  if (opts.dnsHook) return new HookDnsPublisher(opts.dnsHook, { log, signal: rt.signal });
+  if (certbot) return new CertbotHookDnsPublisher(certbot);
+  return new ManualDnsPublisher((r: DnsRecord) => manualDnsPrompt(r, rt));
 }
 
 /**
@@ -138,10 +161,13 @@ export async function checkHookProgram(command: string, flag: string, env: NodeJ
   fail('not found in PATH');
 }
 
+/** `DNS-01`, `DNS-persist-01`, `DNS-account-01`: how the prompt names the challenge. */
+const promptName = (type: string): string => `DNS-${type.slice('dns-'.length)}`;
+
 /** The reference's manual prompt, line for line. */
-async function manualDnsPrompt(r: DnsRecord, persist: boolean, rt: Runtime): Promise<void> {
+async function manualDnsPrompt(r: DnsRecord, rt: Runtime): Promise<void> {
   const lines = [
-    `${persist ? 'DNS-persist-01' : 'DNS-01'} challenge for ${r.identifier.value}:`,
+    `${promptName(r.challengeType)} challenge for ${r.identifier.value}:`,
     `Name: ${r.name}`,
     'Type: TXT',
     `Value: ${r.value}`,
@@ -150,6 +176,6 @@ async function manualDnsPrompt(r: DnsRecord, persist: boolean, rt: Runtime): Pro
   try {
     await rt.prompt(lines.join('\n'));
   } catch (err) {
-    throw new AkamuError(`${(err as Error).message} — aborting ${persist ? 'dns-persist-01' : 'dns-01'} challenge`, 'aborted');
+    throw new AkamuError(`${(err as Error).message} — aborting ${r.challengeType} challenge`, 'aborted');
   }
 }
