@@ -12,7 +12,9 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'smol-toml';
-import { certbotTree, runCertbot, runProgram, serveWebroot, startPebble, type CertbotTree, type Pebble } from '../../testkit/src/index.js';
+import { certbotTree, runCertbot, runProgram, serveWebroot, startBind, startPebble, type Bind, type CertbotTree, type Pebble } from '../../testkit/src/index.js';
+import { parseTsigKeyFile } from '../src/files/tsig-key.js';
+import { copyLineage, setConfKey } from './certbot-fixtures.js';
 import { silentLogger } from '../../client/src/log.js';
 import { CertbotHooks } from '../src/certbot/hook-runtime.js';
 import { shellQuote } from '../src/certbot/deploy-wrapper.js';
@@ -260,6 +262,93 @@ describe('zero-edit certbot migration (real certbot trees)', () => {
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /^error: .*certbot auth hook 'echo nope >&2; exit 3' for (www\.)?mig\.example exited with status 3: nope/m);
     assert.equal(readFileSync(chain, 'utf8'), before, 'the certificate is untouched');
+  });
+});
+
+describe('zero-edit certbot migration: dns-rfc2136 lineages (certbot-dns-rfc2136 against BIND)', () => {
+  let bind: Bind;
+  let pebble: Pebble;
+  let tree: CertbotTree;
+  let work: string;
+  let secret: string;
+  const certDir = () => join(work, 'certs');
+
+  before(async () => {
+    bind = await startBind({ zones: ['rfc.test'], tsigKeys: [{ name: 'certbot-key', algorithm: 'hmac-sha512' }] });
+    pebble = await startPebble({ dnsServer: bind.address });
+    tree = certbotTree(pebble);
+    work = tempDir('akamu-migrate-rfc-');
+    secret = bind.keys['certbot-key']!.secret;
+    // the plugin's credentials file, as its documentation shows it (0600: certbot warns otherwise)
+    const ini = join(work, 'rfc2136.ini');
+    writeFileSync(ini, ['# certbot-dns-rfc2136 credentials', `dns_rfc2136_server = ${bind.host}`, `dns_rfc2136_port = ${bind.port}`,
+      'dns_rfc2136_name = certbot-key.', `dns_rfc2136_secret = ${secret}`, 'dns_rfc2136_algorithm = HMAC-SHA512', ''].join('\n'), { mode: 0o600 });
+    await runCertbot(tree, ['certonly', '--server', pebble.directoryUrl, '--agree-tos', '-m', 'x@example.com',
+      '--authenticator', 'dns-rfc2136', '--dns-rfc2136-credentials', ini, '--dns-rfc2136-propagation-seconds', '1',
+      '--cert-name', 'rfc.test', '-d', 'www.rfc.test', '-d', '*.rfc.test']);
+    // a lineage whose credentials leave the algorithm out: the plugin's default, HMAC-MD5
+    const md5 = join(work, 'md5.ini');
+    writeFileSync(md5, readFileSync(ini, 'utf8').replace(/^dns_rfc2136_algorithm.*\n/m, ''), { mode: 0o600 });
+    copyLineage(tree.configDir, 'rfc.test', 'md5.rfc.test', (lines) => setConfKey(lines, 'dns_rfc2136_credentials', md5));
+  });
+  after(async () => {
+    await pebble?.stop();
+    await bind?.stop();
+  });
+
+  const noSecret = (text: string, where: string) => {
+    assert.ok(!text.includes(secret), `the TSIG secret is never printed (${where})`);
+    assert.ok(!text.includes(secret.slice(0, 12)), `not even in part (${where})`);
+  };
+
+  it('--list shows the RFC 2136 server and key name, and why an HMAC-MD5 key cannot be carried over; never the secret', async () => {
+    const r = await runCli(['import', 'certbot', '--certbot-dir', tree.configDir, '--list']);
+    assertSuccess(r);
+    const lines = r.stdout.split('\n');
+    const at = lines.findIndex((l) => l.startsWith('  domain: rfc.test  '));
+    assert.match(lines[at]!, /challenge: dns-rfc2136 \(→ dns-01\)/);
+    assert.equal(lines[at + 1], `    carried over: rfc2136 ${bind.address} (key "certbot-key", hmac-sha512)`);
+    const md5 = lines.findIndex((l) => l.startsWith('  domain: md5.rfc.test  '));
+    assert.match(lines[md5 + 1]!, /^ {4}carried over: rfc2136: not carried over \(the TSIG key uses certbot's default HMAC-MD5 \(no dns_rfc2136_algorithm\), which akamu does not support \(HMAC-SHA256 and HMAC-SHA512 are\); make a new key with tsig-keygen -a hmac-sha256/);
+    noSecret(r.stdout + r.stderr, '--list');
+  });
+
+  it('import writes the key in BIND\'s format (0600) beside the certificate and stores dns_rfc2136 and tsig_key, never the secret', async () => {
+    const r = await runCli(['import', 'certbot', '--certbot-dir', tree.configDir, '--account-key', join(work, 'acct.pem'), '--cert-dir', certDir()]);
+    assertSuccess(r);
+    noSecret(r.stdout + r.stderr, 'import');
+    const chain = join(certDir(), 'rfc.test.pem');
+    const keyFile = `${chain}.tsig.key`;
+    assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+    const key = parseTsigKeyFile(readFileSync(keyFile, 'utf8'), keyFile);
+    assert.deepEqual([key.name, key.algorithm, key.secret.toString('base64')], ['certbot-key', 'hmac-sha512', secret]);
+    const text = readFileSync(`${chain}.renewal.toml`, 'utf8');
+    noSecret(text, 'renewal config');
+    const cfg = tomlOf(`${chain}.renewal.toml`);
+    assert.equal(cfg.challenge_type, 'dns-01');
+    assert.equal(cfg.dns_rfc2136, bind.address);
+    assert.equal(cfg.tsig_key, keyFile);
+    assert.match(r.stdout, new RegExp(`^ {4}Carried over: rfc2136 ${bind.address.replace(/\./g, '\\.')} \\(key "certbot-key", hmac-sha512, key file ${keyFile.replace(/[.]/g, '\\.')}\\)$`, 'm'));
+    assert.doesNotMatch(r.stderr, /Warning for rfc\.test: .*requires a DNS hook/);
+    // the HMAC-MD5 lineage: imported without the updater, with the reason and the DNS hook warning
+    const md5 = tomlOf(join(certDir(), 'md5.rfc.test.pem.renewal.toml'));
+    assert.equal(md5.dns_rfc2136, undefined);
+    assert.equal(existsSync(join(certDir(), 'md5.rfc.test.pem.tsig.key')), false);
+    assert.match(r.stderr, /^Note for md5\.rfc\.test: dns-rfc2136 is not carried over: the TSIG key uses certbot's default HMAC-MD5/m);
+    assert.match(r.stderr, /^Warning for md5\.rfc\.test: challenge type 'dns-01' requires a DNS hook script/m);
+  });
+
+  it('renew with nothing edited publishes through BIND with the imported key', async () => {
+    const chain = join(certDir(), 'rfc.test.pem');
+    const serialBefore = serialOf(await openssl(['x509', '-in', chain, '-noout', '-serial']));
+    const r = await runCli(['renew', '--renewal-config', `${chain}.renewal.toml`, '--force', '--server-ca', pebble.caPemPath]);
+    assertSuccess(r);
+    noSecret(r.stdout + r.stderr, 'renew');
+    assert.notEqual(serialOf(await openssl(['x509', '-in', chain, '-noout', '-serial'])), serialBefore);
+    const log = bind.logText();
+    // certbot's update and akamu's, both signed with the same key
+    assert.ok((log.match(/adding an RR at '_acme-challenge\.www\.rfc\.test' TXT/g) ?? []).length >= 2, log.slice(-2000));
+    assert.deepEqual(await bind.dig('_acme-challenge.www.rfc.test'), [], 'removed after validation');
   });
 });
 

@@ -13,22 +13,19 @@
  * such a lineage is imported without the updater, and the reason is reported. The secret goes only
  * into the key file the import writes (0600); it is never printed nor put in the renewal config.
  */
+import type { TsigKey, TsigAlgorithm } from 'akamu-client';
 import { SMALL_FILE_LIMIT, describeFsError, readInputText } from '../files/read-input.js';
 import { configString, parseConfigObj } from './configobj.js';
 
-/** What akamu's TSIG key files hold (the dns room's TsigKey). */
-export interface CertbotTsigKey {
-  name: string;
-  algorithm: 'hmac-sha256' | 'hmac-sha512';
-  secret: Buffer;
-}
+/** What akamu's TSIG key files hold. */
+export type CertbotTsigKey = TsigKey;
 
 export type Rfc2136Mapping =
   | { ok: true; server: string; key: CertbotTsigKey }
   | { ok: false; server?: string; keyName?: string; algorithm?: string; problem: string };
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const SUPPORTED: Record<string, CertbotTsigKey['algorithm']> = { 'HMAC-SHA256': 'hmac-sha256', 'HMAC-SHA512': 'hmac-sha512' };
+const SUPPORTED: Record<string, TsigAlgorithm> = { 'HMAC-SHA256': 'hmac-sha256', 'HMAC-SHA512': 'hmac-sha512' };
 
 /** `HOST:PORT` (`[v6]:PORT`) as `--dns-rfc2136` takes it. */
 function serverText(host: string, port: string | undefined): string {

@@ -6,7 +6,7 @@
  */
 import { chmod, lstat, mkdir, stat, symlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { AkamuError, KEY_TYPES, UsageError, type PrivateKey } from 'akamu-client';
+import { AkamuError, KEY_TYPES, UsageError, type PrivateKey, type TsigKey } from 'akamu-client';
 import { DEFAULT_CERTBOT_DIR, LETS_ENCRYPT_DIRECTORY } from '../defaults.js';
 import type { ImportCertbotOptions } from '../program.js';
 import type {
@@ -16,6 +16,7 @@ import type { Runtime } from '../runtime.js';
 import { checkServerUrl } from '../server.js';
 import { accountUrlPath } from '../files/account-url.js';
 import { writeFilesAtomic } from '../files/atomic.js';
+import { renderTsigKeyFile } from '../files/tsig-key.js';
 import { describeFsError } from '../files/read-input.js';
 import { renderRenewalConfig, renewalConfigFromOptions, renewalConfigPath, type RenewalConfig } from '../files/renewal-config.js';
 import { accountMatchesServer, discoverAccounts, type CertbotAccount } from '../certbot/accounts.js';
@@ -33,6 +34,8 @@ interface CertificatePlan {
   config: RenewalConfig;
   /** certbot's deploy hook: the wrapper script and the certbot-shaped lineage folder it points RENEWED_LINEAGE at. */
   deployWrapper?: DeployWrapperPlan;
+  /** A dns-rfc2136 lineage's TSIG key, written in BIND's format (0600) with the certificate. */
+  tsigKeyFile?: { path: string; key: TsigKey };
 }
 
 /** The key type string stored in a renewal config; RSA keys keep their real modulus size when akamu knows it. */
@@ -208,7 +211,7 @@ async function planCertificate(
     notes,
     carriedOver: carry.carriedOver,
   };
-  return { imported, lineage: l, config, ...(wrapper ? { deployWrapper: wrapper } : {}) };
+  return { imported, lineage: l, config, ...(wrapper ? { deployWrapper: wrapper } : {}), ...(carry.tsigKeyFile ? { tsigKeyFile: carry.tsigKeyFile } : {}) };
 }
 
 /** The deploy hook's wrapper (0700) and the lineage folder with its links, written before the renewal config names them. */
@@ -271,6 +274,7 @@ export async function importCertbot(opts: ImportCertbotOptions, rt: Runtime): Pr
     await writeFilesAtomic([
       { path: p.imported.chainPath, data: p.lineage.files.fullchainPem },
       { path: p.imported.keyPath, data: p.lineage.files.key.toPem() },
+      ...(p.tsigKeyFile ? [{ path: p.tsigKeyFile.path, data: renderTsigKeyFile(p.tsigKeyFile.key) }] : []),
       { path: p.imported.renewalConfigPath, data: await renderRenewalConfig(p.config) },
     ], { mkdir: true });
     rt.emit({ type: 'certbot-certificate-written', certificate: p.imported });
