@@ -42,6 +42,9 @@ export { parseRetryAfter } from './transport/retryAfter.js';
 export { unixSocketPath } from './transport/unix.js';
 export type { Transport, HttpRequest, HttpResponse, TlsPeerInfo } from './transport/types.js';
 
+// ---- Kerberos: HTTP Negotiate (SPNEGO) from a keytab, GSSAPI-authenticated EAB --------------------
+export { negotiateRequest, type NegotiateOptions } from './kerberos/negotiate.js';
+
 // ---- ACME: client, issuance, renewal ------------------------------------------------------------
 export { AcmeClient, type AcmeClientOptions, type NewAccountOptions } from './acme/client.js';
 export { issueCertificate, type IssueOptions, type IssueResult, type IssueEvents } from './acme/issue.js';

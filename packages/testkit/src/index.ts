@@ -14,3 +14,5 @@ export {
   type FaultProxy, type FaultProxyOptions, type FaultRule, type Fault, type RequestClass, type ProxiedRequest,
 } from './fault-proxy.js';
 export { startTestCa, type TestCa, type TestCaOptions, type CertState } from './test-ca/index.js';
+export { startKdc, kdcAvailable, kerberosSkip, type Kdc, type KdcOptions } from './kdc.js';
+export { acceptNegotiate, type AcceptOptions } from './spnego-acceptor.js';
