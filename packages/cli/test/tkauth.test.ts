@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AsnConvert } from '@peculiar/asn1-schema';
@@ -16,7 +16,7 @@ import {
   EJCC_CONFIDENCE, EJCC_PRIORITY, cliBin, kerberosSkip, runProgram, startKdc, startTestCa, startTokenAuthority,
   type Kdc, type TestCa, type TokenAuthority,
 } from '../../testkit/src/index.js';
-import { assertFailure, assertSuccess, openssl, runCli, tempDir } from './helpers.js';
+import { assertFailure, assertSuccess, openssl, runCli, tempDir, verifiedLeaf } from './helpers.js';
 
 const EJCC_OID = '1.3.6.1.5.5.7.1.33';
 const CLIENT = 'acmeclient';
@@ -26,14 +26,8 @@ const sidecar = (out: string): Record<string, unknown> => JSON.parse(JSON.string
 
 /** The EnhancedJWTClaimConstraints extension value of the chain's leaf (DER), after openssl verified the chain. */
 async function leafExtensionDer(ca: TestCa, dir: string, chainPath: string): Promise<Buffer> {
-  const blocks = readFileSync(chainPath, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g) ?? [];
-  assert.ok(blocks.length >= 2, 'leaf and intermediate');
-  const leaf = join(dir, `leaf-${Date.now()}.pem`);
-  const rest = join(dir, `rest-${Date.now()}.pem`);
-  writeFileSync(leaf, blocks[0]!);
-  writeFileSync(rest, blocks.slice(1).join(''));
-  assert.match(await openssl(['verify', '-CAfile', ca.caPemPath, '-untrusted', rest, leaf]), /: OK/);
-  const cert = AsnConvert.parse(Buffer.from(blocks[0]!.replace(/-----[^-]+-----|\s/g, ''), 'base64'), Certificate);
+  const { pem } = await verifiedLeaf(ca.caPemPath, dir, chainPath);
+  const cert = AsnConvert.parse(Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64'), Certificate);
   const ext = cert.tbsCertificate.extensions?.find((e) => e.extnID === EJCC_OID);
   assert.ok(ext, `the leaf carries the EnhancedJWTClaimConstraints extension ${EJCC_OID}`);
   return Buffer.from(ext.extnValue.buffer);

@@ -11,7 +11,7 @@ import type * as http from 'node:http';
 import * as path from 'node:path';
 import { acceptNegotiate } from './spnego-acceptor.js';
 import { Pki } from './test-ca/pki.js';
-import { listen } from './test-ca/server.js';
+import { listen, readBody } from './test-ca/server.js';
 import { tempDir } from './util.js';
 
 /**
@@ -23,7 +23,6 @@ export const EJCC_PRIORITY = Buffer.from('300ea00c300a16087072696f72697479', 'he
 
 const AUTHORITY_TOKEN_TYPES = ['TNAuthList', 'JWTClaimConstraints', 'EnhancedJWTClaimConstraints'];
 const FINGERPRINT = /^SHA256 (?:[0-9A-F]{2}:){31}[0-9A-F]{2}$/;
-const MAX_BODY = 64 * 1024;
 
 export interface TokenAuthorityOptions {
   /** Acceptor keytab with the TA's service keys (`HTTP/localhost`, or `HTTP/<host name>` on a socket): a KDC's `serviceKeytab`. */
@@ -68,19 +67,6 @@ export interface TokenAuthority {
   stop(): Promise<void>;
 }
 
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (b: Buffer) => {
-      size += b.length;
-      if (size <= MAX_BODY) chunks.push(b);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 function reply(res: http.ServerResponse, status: number, body: unknown): void {
   if (res.headersSent) return;
   res.writeHead(status, { 'content-type': 'application/json' });
@@ -122,7 +108,8 @@ export async function startTokenAuthority(opts: TokenAuthorityOptions): Promise<
   };
 
   const serve = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
-    const body = await readBody(req);
+    const body = await readBody(req).catch(() => undefined);
+    if (!body) return reply(res, 413, { error: 'the body is too large' });
     if (req.method !== 'POST') return reply(res, 405, { error: 'POST an atc request' });
     const allowed = opts.principals;
     const principal = await acceptNegotiate(req, res, { keytab: opts.keytab, ...(allowed ? { allow: (p: string) => allowed.includes(p) } : {}) });
