@@ -151,7 +151,7 @@ describe('tkauth-01 with SPNEGO to a Token Authority', { timeout: 240_000, skip:
     }
   });
 
-  it('checks before ordering: missing flags, a bad --jwtcc, a missing keytab, tkauth flags with another challenge', async () => {
+  it('checks before ordering: missing flags, a bad --jwtcc or --tkauth-url, a missing keytab, -d names', async () => {
     const out = join(dir, 'bad', 'fullchain.pem');
     const served = ca.requestCount();
     const base = ['issue', '--server', ca.directoryUrl, '--account-key', account, '--out', out];
