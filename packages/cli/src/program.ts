@@ -35,7 +35,7 @@ function withEab<O extends OptionValues, G extends OptionValues>(cmd: Command<[]
     .option('--eab-key <KEY_B64U>', 'EAB HMAC key, base64url without padding (visible in ps: prefer --eab-key-file or AKAMU_EAB_KEY)')
     .option('--eab-key-file <FILE>', 'read the EAB HMAC key (base64url without padding) from this file')
     .option('--eab-alg <ALG>', 'EAB HMAC algorithm: HS256, HS384 or HS512 (default: HS256)')
-    .option('--gssapi-keytab <PATH>', 'Kerberos keytab for GSSAPI-authenticated EAB (not supported yet)');
+    .option('--gssapi-keytab <PATH>', 'Kerberos keytab for GSSAPI-authenticated EAB (GET /acme/eab with SPNEGO; needs the optional kerberos package)');
 }
 
 function withCertificate<O extends OptionValues, G extends OptionValues>(cmd: Command<[], O, G>) {

@@ -194,4 +194,6 @@ export type CommandEvent =
   /** A note about the account key (no lineage) or one lineage. */
   | { type: 'certbot-note'; lineage?: string; note: string }
   | { type: 'certbot-account-written'; account: ImportedAccount }
-  | { type: 'certbot-certificate-written'; certificate: ImportedCertificate };
+  | { type: 'certbot-certificate-written'; certificate: ImportedCertificate }
+  /** GSSAPI EAB: the CA authenticated this Kerberos principal; `eab`: it also issued a kid and HMAC key. */
+  | { type: 'gssapi-authenticated'; principal: string; eab: boolean };

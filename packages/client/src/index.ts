@@ -44,6 +44,7 @@ export type { Transport, HttpRequest, HttpResponse, TlsPeerInfo } from './transp
 
 // ---- Kerberos: HTTP Negotiate (SPNEGO) from a keytab, GSSAPI-authenticated EAB --------------------
 export { negotiateRequest, type NegotiateOptions } from './kerberos/negotiate.js';
+export { fetchGssapiEab, type GssapiEabOptions, type GssapiEabResult } from './kerberos/eab.js';
 
 // ---- ACME: client, issuance, renewal ------------------------------------------------------------
 export { AcmeClient, type AcmeClientOptions, type NewAccountOptions } from './acme/client.js';

@@ -3,6 +3,7 @@
  * the test kit's acceptor (the real binding on the server side), over TCP and over a Unix socket.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as http from 'node:http';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -81,6 +82,9 @@ describe('negotiateRequest (SPNEGO against a real KDC)', { skip }, () => {
     const notKeytab = join(dir, 'text.keytab');
     writeFileSync(notKeytab, 'hello');
     await assert.rejects(negotiateRequest(transport, { method: 'GET', url }, { keytab: notKeytab }), /text\.keytab is not a Kerberos keytab$/);
+    const fifo = join(dir, 'fifo.keytab');
+    execFileSync('mkfifo', [fifo]);
+    await assert.rejects(negotiateRequest(transport, { method: 'GET', url }, { keytab: fifo }), /^KerberosError: cannot read the keytab .*fifo\.keytab: not a regular file$/);
     assert.equal(seen.length, before);
   });
 
@@ -118,7 +122,8 @@ describe('negotiateRequest (SPNEGO against a real KDC)', { skip }, () => {
       res.writeHead(200, { 'www-authenticate': `Negotiate ${Buffer.from('not a GSS token at all').toString('base64')}` });
       res.end('{}');
     });
-    await assert.rejects(negotiateRequest(transport, { method: 'GET', url: forged }, { keytab: clientKeytab }), (e: AkamuError) => e.code === 'kerberos');
+    await assert.rejects(negotiateRequest(transport, { method: 'GET', url: forged }, { keytab: clientKeytab }),
+      (e: AkamuError) => e.code === 'kerberos' && /: the server's Kerberos token does not verify \(mutual authentication failed: .+\)$/.test(e.message));
   });
 
   it('reads Negotiate challenges among others', () => {

@@ -213,10 +213,11 @@ async function useAccount(client: AcmeClient, plan: IssuePlan, rt: Runtime): Pro
   if (plan.accountUrl) {
     client.login(accountKey, plan.accountUrl);
     if (plan.eab) rt.log.debug('an account URL sidecar exists; --eab-kid/--eab-key are not needed and were not used');
+    if (opts.gssapiKeytab !== undefined) rt.log.debug('an account URL sidecar exists; the GSSAPI EAB request (--gssapi-keytab) is not needed and was not sent');
     rt.log.info(`account: ${plan.accountUrl} (from ${accountUrlPath(opts.accountKey)})`);
     return { account: { url: plan.accountUrl, registered: false }, contacts: plan.accountContacts };
   }
-  const account = await registerAccount(client, accountKey, { agreeTos: true, eab: plan.eab, contact: plan.contacts }).catch((err: unknown) => {
+  const account = await registerAccount(client, accountKey, { agreeTos: true, eab: plan.eab, gssapiKeytab: opts.gssapiKeytab, contact: plan.contacts }, rt).catch((err: unknown) => {
     throw err instanceof Error ? new StepError('register', err) : err;
   });
   const generatedKey = plan.existingAccountKey ? undefined : await saveGeneratedKey(opts.accountKey, accountKey, rt);
@@ -390,6 +391,7 @@ function renewalConfig(plan: IssuePlan, certKeyType: KeyType, profile: string | 
     // a hook is kept only for the challenge types that call it
     dnsHook: !plan.challenge.startsWith('dns-') ? undefined : opts.dnsHook?.includes('/') ? resolve(opts.dnsHook) : opts.dnsHook,
     onionKey: opts.onionKey !== undefined ? resolve(opts.onionKey) : undefined,
+    gssapiKeytab: opts.gssapiKeytab !== undefined ? resolve(opts.gssapiKeytab) : undefined,
     // the Token Authority settings only for tkauth-01 (the identifier itself is in `domains`)
     tkauthUrl: plan.tkauth ? opts.tkauthUrl : undefined,
     tkauthKeytab: plan.tkauth && opts.tkauthKeytab !== undefined ? resolve(opts.tkauthKeytab) : undefined,

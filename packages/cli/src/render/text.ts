@@ -47,6 +47,10 @@ export function renderEvent(e: CommandEvent, o: TextOutput): void {
       return;
     case 'certbot-certificate-written':
       return renderImportedCertificate(e.certificate, o);
+    case 'gssapi-authenticated':
+      o.err(`GSSAPI authenticated as: ${e.principal}`);
+      if (!e.eab) o.err('Note: the server did not return EAB credentials; proceeding without EAB.');
+      return;
   }
 }
 

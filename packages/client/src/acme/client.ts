@@ -121,6 +121,11 @@ export class AcmeClient {
     return new AcmeClient(this.directoryUrl, this.directory, this.wire, this.opts, narrowBound(this.bound, more, this.now), this.state);
   }
 
+  /** The transport this client sends through (for requests beside ACME's, e.g. GSSAPI EAB). */
+  get transport(): Transport {
+    return this.opts.transport;
+  }
+
   /** The epoch milliseconds by which this client's work ends (undefined: no deadline). */
   get deadline(): number | undefined {
     return this.bound.deadline;

@@ -6,11 +6,12 @@
  * answered (a continuation); the final answer must carry the server's token, which completes the
  * context (mutual authentication) — otherwise the response is not trusted. Tokens never reach a log.
  */
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { childLogger, type Logger } from '../log.js';
+import { silentLogger, type Logger } from '../log.js';
 import { headerValue, type HttpRequest, type HttpResponse, type Transport } from '../transport/types.js';
 import { loadKerberos, withKrb5Env, type GssClientContext } from './binding.js';
 import { KerberosError, gssFailure } from './errors.js';
@@ -47,7 +48,8 @@ export function negotiateToken(res: HttpResponse): string | undefined {
 async function checkKeytab(path: string): Promise<void> {
   let head: Buffer;
   try {
-    const fh = await open(path, 'r');
+    // non-blocking: a FIFO in the keytab's place must not hang the run (it is refused below)
+    const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       if (!(await fh.stat()).isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTFILE' });
       head = Buffer.alloc(2);
@@ -82,7 +84,7 @@ async function firstStep(keytab: string, service: string): Promise<{ ctx: GssCli
  * continuations and checks the server's mutual-authentication token; KerberosError on failure.
  */
 export async function negotiateRequest(transport: Transport, request: HttpRequest, opts: NegotiateOptions): Promise<HttpResponse> {
-  const log = childLogger(opts.logger, 'kerberos');
+  const log = opts.logger ?? silentLogger;
   const service = opts.servicePrincipal ?? serviceForUrl(request.url);
   await checkKeytab(opts.keytab);
   log.debug(`${request.method} ${request.url}: Negotiate (SPNEGO) as the principal of keytab ${opts.keytab}, service ${service}`);
@@ -103,7 +105,10 @@ export async function negotiateRequest(transport: Transport, request: HttpReques
       continue;
     }
     if (reply) {
-      const answer = await step(reply);
+      const answer = await ctx.step(reply).catch((err: unknown) => {
+        const gss = String((err as Error)?.message ?? err).replace(/[\r\n]+/g, ' ');
+        throw new KerberosError(`${request.url}: the server's Kerberos token does not verify (mutual authentication failed: ${gss})`, 'kerberos', { cause: err });
+      });
       if (!ctx.contextComplete || answer) {
         throw new KerberosError(`${request.url}: the server's Kerberos token does not complete the authentication (mutual authentication failed)`, 'kerberos');
       }
