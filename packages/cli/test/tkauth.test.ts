@@ -136,7 +136,7 @@ describe('tkauth-01 with SPNEGO to a Token Authority', { timeout: 240_000, skip:
     const traced = await issue(['--tkauth-url', unix.url, '--jwtcc', EJCC_PRIORITY, '--out', out], { AKAMU_LOG: 'trace' });
     assertSuccess(traced);
     const output = [loud.stdout, loud.stderr, traced.stdout, traced.stderr].join('\n');
-    assert.match(traced.stderr, /JWS for POST .*chall/, 'trace shows the challenge POST (without its token)');
+    assert.match(traced.stderr, /JWS for POST \S+\/chall\/\S+ .*payload=\{"tkauth":"\(secret, not logged\)"\}/, 'trace shows the challenge POST without its token');
     const tokens = unix.tokens().slice(before);
     assert.equal(tokens.length, 2);
     for (const t of tokens) {
