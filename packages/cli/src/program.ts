@@ -50,9 +50,9 @@ function withCertificate<O extends OptionValues, G extends OptionValues>(cmd: Co
     .option('--http-port <PORT>', 'port for the built-in http-01 server (default: 80)')
     .option('--tls-port <PORT>', 'port for the built-in tls-alpn-01 server (default: 443)')
     .option('--onion-key <FILE>', "Ed25519 hidden-service key for onion-csr-01: PKCS#8 PEM or Tor's hs_ed25519_secret_key")
-    .option('--tkauth-url <URL>', 'Token Authority URL for tkauth-01 (not supported yet)')
-    .option('--tkauth-keytab <FILE>', 'Kerberos keytab for the Token Authority (not supported yet)')
-    .option('--jwtcc <B64URL>', 'JWTClaimConstraints identifier for tkauth-01 (not supported yet)')
+    .option('--tkauth-url <URL>', 'Token Authority URL for tkauth-01: https:// (trusting --server-ca too) or http+unix://')
+    .option('--tkauth-keytab <FILE>', 'Kerberos keytab for SPNEGO authentication to the Token Authority (tkauth-01)')
+    .option('--jwtcc <B64URL>', 'base64url DER JWTClaimConstraints blob: the tkauth-01 order identifier (default: the one the Token Authority names)')
     .option('--poll-timeout <SECS>', 'maximum seconds to wait for validation and issuance (default: 120)')
     .option('--profile <NAME>', 'certificate profile to request');
 }

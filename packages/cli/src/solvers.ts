@@ -1,20 +1,20 @@
 /**
  * Picking the challenge solvers: the `--challenge` one, and onion-csr-01 first with `--onion-key`;
- * and checking their local needs (the DNS hook program) before ordering.
+ * and checking their local needs (the DNS hook program) before ordering. The tkauth-01 solver is
+ * made by tkauth.ts (its flags) and handed in.
  */
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import {
   Http01Solver, TlsAlpn01Solver, Dns01Solver, DnsPersist01Solver, OnionCsr01Solver, HookDnsPublisher, ManualDnsPublisher, UsageError, AkamuError,
-  type Solver, type DnsRecord, type Identifier,
+  type Solver, type DnsRecord, type Identifier, type TkAuth01Solver,
 } from 'akamu-client';
 import type { OnionKey } from './files/onion-key.js';
 import type { Runtime } from './runtime.js';
 import { WebrootSolver } from './webroot.js';
 
 export const CHALLENGE_TYPES = ['http-01', 'dns-01', 'dns-persist-01', 'tls-alpn-01', 'onion-csr-01', 'tkauth-01'] as const;
-const SUPPORTED_NOW = new Set(['http-01', 'dns-01', 'dns-persist-01', 'tls-alpn-01', 'onion-csr-01']);
 
 export interface SolverOptions {
   challenge: string;
@@ -27,13 +27,14 @@ export interface SolverOptions {
   webroot?: string;
   /** `webroot_map` (an imported certbot lineage's): per-name webroots. */
   webrootMap?: Record<string, string>;
+  /** The tkauth-01 solver (tkauth.ts), for `--challenge tkauth-01`. */
+  tkauth?: TkAuth01Solver;
 }
 
 export function checkChallengeType(type: string): void {
   if (!(CHALLENGE_TYPES as readonly string[]).includes(type)) {
     throw new UsageError(`unsupported challenge type '${type}'; supported: ${CHALLENGE_TYPES.join(', ')}`);
   }
-  if (!SUPPORTED_NOW.has(type)) throw new UsageError(`--challenge ${type} is not supported yet; use http-01, dns-01, dns-persist-01, tls-alpn-01 or onion-csr-01`);
 }
 
 const isOnionName = (id: Identifier): boolean => id.type === 'dns' && id.value.endsWith('.onion');
@@ -88,6 +89,9 @@ function makeSolver(opts: SolverOptions, rt: Runtime): Solver {
       return new Http01Solver({ port: opts.httpPort, log });
     case 'tls-alpn-01':
       return new TlsAlpn01Solver({ port: opts.tlsPort, log });
+    case 'tkauth-01':
+      if (!opts.tkauth) throw new UsageError('--tkauth-url is required for tkauth-01 challenges');
+      return opts.tkauth;
     default: {
       const persist = opts.challenge === 'dns-persist-01';
       const publisher = opts.dnsHook

@@ -62,6 +62,7 @@ export { TlsAlpn01Solver, type TlsAlpn01SolverOptions } from './challenges/tlsAl
 export { Dns01Solver, type Dns01SolverOptions } from './challenges/dns01.js';
 export { DnsPersist01Solver, type DnsPersist01SolverOptions } from './challenges/dnsPersist01.js';
 export { OnionCsr01Solver, type OnionCsr01SolverOptions } from './challenges/onionCsr01.js';
+export { TkAuth01Solver, type TkAuth01SolverOptions } from './challenges/tkauth01.js';
 export { onionAddress } from './onion.js';
 export { HookDnsPublisher, type HookDnsPublisherOptions } from './challenges/hook.js';
 export { ManualDnsPublisher } from './challenges/manual.js';

@@ -17,3 +17,4 @@ export {
 export { startTestCa, type TestCa, type TestCaOptions, type CertState } from './test-ca/index.js';
 export { startKdc, kdcAvailable, kerberosSkip, type Kdc, type KdcOptions } from './kdc.js';
 export { acceptNegotiate, type AcceptOptions } from './spnego-acceptor.js';
+export { startTokenAuthority, EJCC_CONFIDENCE, EJCC_PRIORITY, type TokenAuthority, type TokenAuthorityOptions, type TokenAuthorityRequest } from './token-authority.js';
