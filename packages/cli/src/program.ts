@@ -3,7 +3,7 @@
  * command module: each action imports its command when it runs, so `--version` and `--help` stay
  * cheap. The option types every command receives are inferred from these definitions.
  */
-import { Command, Option, type OptionValues } from '@commander-js/extra-typings';
+import { Argument, Command, Option, type OptionValues } from '@commander-js/extra-typings';
 import { DEFAULT_CERTBOT_DIR, LETS_ENCRYPT_DIRECTORY } from './defaults.js';
 import { CLI_VERSION } from './version.js';
 import type { CommandResult } from './results.js';
@@ -132,6 +132,11 @@ function defineImportCertbot<G extends OptionValues>(cmd: Sub<G>) {
     .option('--list', 'list the certbot accounts and renewal configurations, then exit', false);
 }
 
+function defineCompletion<G extends OptionValues>(cmd: Sub<G>) {
+  return cmd.description('print a shell completion script (bash, zsh or fish), generated from this command tree')
+    .addArgument(new Argument('<shell>', 'the shell to complete for').choices(['bash', 'zsh', 'fish'] as const));
+}
+
 export type RegisterOptions = OptionsOf<typeof defineRegister>;
 export type DeregisterOptions = OptionsOf<typeof defineDeregister>;
 export type ShowOptions = OptionsOf<typeof defineShow>;
@@ -171,5 +176,9 @@ export function buildProgram(runner: CommandRunner, output: { writeOut(s: string
 
   const imports = program.command('import').description('import accounts and certificates from other ACME clients');
   defineImportCertbot(imports.command('certbot')).action(lazy(() => import('./commands/import-certbot.js'), (m) => m.importCertbot));
+
+  // the script is generated from `program` itself when it runs: every command of the tree, wherever defined
+  defineCompletion(program.command('completion')).action((shell) =>
+    runner.run(async () => (await import('./commands/completion.js')).completion(program, shell)));
   return program;
 }

@@ -175,7 +175,8 @@ export interface CertbotImportResult {
 
 export type CommandResult =
   | AccountRegisterResult | AccountShowResult | AccountUpdateResult | AccountDeregisterResult | AccountKeyChangeResult
-  | IssueResult | RenewResult | RevokeResult | CertbotListResult | CertbotImportResult;
+  | IssueResult | RenewResult | RevokeResult | CertbotListResult | CertbotImportResult
+  | CompletionResult;
 
 /** Milestones reported while a command runs (see the top of this file). */
 export type CommandEvent =
@@ -195,3 +196,12 @@ export type CommandEvent =
   | { type: 'certbot-note'; lineage?: string; note: string }
   | { type: 'certbot-account-written'; account: ImportedAccount }
   | { type: 'certbot-certificate-written'; certificate: ImportedCertificate };
+
+export type CompletionShell = 'bash' | 'zsh' | 'fish';
+
+/** `completion <shell>`: the completion script for that shell, generated from the command tree. */
+export interface CompletionResult {
+  command: 'completion';
+  shell: CompletionShell;
+  script: string;
+}

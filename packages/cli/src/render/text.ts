@@ -7,6 +7,7 @@ import type {
   CertbotAccountInfo, CertbotImportResult, CertbotLineageInfo, CertbotListResult, CommandEvent, CommandResult,
   ImportedAccount, ImportedCertificate, IssueResult, RenewalDecision,
 } from '../results.js';
+import { renderCompletion } from './completion.js';
 
 /** Where lines go (without their newline). */
 export interface TextOutput {
@@ -88,6 +89,8 @@ export function renderResult(r: CommandResult, o: TextOutput): void {
       return o.out(`Revoked: ${r.certificatePath}`);
     case 'import certbot':
       return r.mode === 'list' ? renderCertbotList(r, o) : renderCertbotImport(r, o);
+    case 'completion':
+      return renderCompletion(r, o);
   }
 }
 
