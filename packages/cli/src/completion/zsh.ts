@@ -14,7 +14,8 @@ function action(h: ValueHint): string {
     case 'file': return '_files';
     case 'dir': return '_files -/';
     case 'command': return '_command_names -e';
-    case 'words': return `(${h.words.map(checkedWord).join(' ')})`;
+    // a ':' would end the action (ec:P-256): escaped for _arguments
+    case 'words': return `(${h.words.map((w) => checkedWord(w).replace(/:/g, '\\:')).join(' ')})`;
     case 'any': return ' ';
   }
 }
