@@ -44,7 +44,7 @@ function commandFunction(root: string, c: CommandSpec): string {
     });
     return `${fn}() {\n  _arguments -s -S \\\n${[...specs, ...args].map((s) => `    ${s}`).join(' \\\n')}\n}`;
   }
-  const subs = c.commands.map((s) => `    '${checkedWord(s.name)}:${s.description.replace(/'/g, `'\\''`)}'`).join('\n');
+  const subs = c.commands.map((s) => `        '${checkedWord(s.name)}:${s.description.replace(/'/g, `'\\''`)}'`).join('\n');
   const cases = c.commands.map((s) => `        ${checkedWord(s.name)}) ${fnName(root, s)} ;;`).join('\n');
   const label = [root, ...c.path].join(' ');
   return `${fn}() {
