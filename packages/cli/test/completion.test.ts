@@ -19,8 +19,10 @@ import { assertFailure, runCli, tempDir } from './helpers.js';
 
 const zshCapture = fileURLToPath(new URL('completion-capture.zsh', import.meta.url));
 
+/** The program's command tree; its actions are never run here (the runner covers every version of CommandRunner). */
 function program(): CommandUnknownOpts {
-  return buildProgram({ setVerbosity: () => {}, run: async () => {} }, { writeOut: () => {}, writeErr: () => {} }) as unknown as CommandUnknownOpts;
+  const runner = { setVerbosity: () => {}, setOutput: () => {}, run: async () => {} };
+  return buildProgram(runner, { writeOut: () => {}, writeErr: () => {} }) as unknown as CommandUnknownOpts;
 }
 
 /** Every command of the tree with its path ('' for the program) and the flags commander accepts there. */
