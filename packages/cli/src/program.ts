@@ -3,7 +3,7 @@
  * command module: each action imports its command when it runs, so `--version` and `--help` stay
  * cheap. The option types every command receives are inferred from these definitions.
  */
-import { Command, Option, type OptionValues } from '@commander-js/extra-typings';
+import { Argument, Command, Option, type OptionValues } from '@commander-js/extra-typings';
 import { DEFAULT_CERTBOT_DIR, LETS_ENCRYPT_DIRECTORY } from './defaults.js';
 import { CLI_VERSION } from './version.js';
 import type { CommandResult } from './results.js';
@@ -181,6 +181,11 @@ export type ListOptions = ArgOptionsOf<typeof defineList>;
 export type CaInfoOptions = OptionsOf<typeof defineCaInfo>;
 export type InstallTimerOptions = ArgOptionsOf<typeof defineInstallTimer>;
 
+function defineCompletion<G extends OptionValues>(cmd: Sub<G>) {
+  return cmd.description('print a shell completion script (bash, zsh or fish), generated from this command tree')
+    .addArgument(new Argument('<shell>', 'the shell to complete for').choices(['bash', 'zsh', 'fish'] as const));
+}
+
 export type RegisterOptions = OptionsOf<typeof defineRegister>;
 export type DeregisterOptions = OptionsOf<typeof defineDeregister>;
 export type ShowOptions = OptionsOf<typeof defineShow>;
@@ -239,5 +244,8 @@ export function buildProgram(runner: CommandRunner, output: { writeOut(s: string
   const install = program.command('install').description('install akamu into the system');
   defineInstallTimer(install.command('timer'))
     .action((dir, opts) => runner.run(async (rt) => (await import('./commands/install-timer.js')).installTimer(dir, opts, rt)));
+  // the script is generated from `program` itself when it runs: every command of the tree, wherever defined
+  defineCompletion(program.command('completion')).action((shell) =>
+    runner.run(async () => (await import('./commands/completion.js')).completion(program, shell)));
   return program;
 }

@@ -193,7 +193,8 @@ export interface CertbotImportResult {
 export type CommandResult =
   | AccountRegisterResult | AccountShowResult | AccountUpdateResult | AccountDeregisterResult | AccountKeyChangeResult
   | IssueResult | RenewResult | RevokeResult | CertbotListResult | CertbotImportResult | RenewAllResult
-  | ListResult | CaInfoResult | InstallTimerResult;
+  | ListResult | CaInfoResult | InstallTimerResult
+  | CompletionResult;
 
 /** Milestones reported while a command runs (see the top of this file). */
 export type CommandEvent =
@@ -386,4 +387,13 @@ export interface InstallTimerResult {
   enableCommands: string[];
   /** No renewal config below the directory yet (the timer is installed all the same). */
   noRenewalConfigs: boolean;
+}
+
+export type CompletionShell = 'bash' | 'zsh' | 'fish';
+
+/** `completion <shell>`: the completion script for that shell, generated from the command tree. */
+export interface CompletionResult {
+  command: 'completion';
+  shell: CompletionShell;
+  script: string;
 }

@@ -11,6 +11,7 @@ import type {
   ImportedAccount, ImportedCertificate, IssueResult, RenewalDecision,
 } from '../results.js';
 import { renderRenewAll } from './renew-all.js';
+import { renderCompletion } from './completion.js';
 
 /** Where lines go (without their newline). */
 export interface TextOutput {
@@ -106,6 +107,8 @@ export function renderResult(r: CommandResult, o: TextOutput): void {
       return renderInstallTimer(r, o);
     case 'renew --all':
       return renderRenewAll(r, o);
+    case 'completion':
+      return renderCompletion(r, o);
   }
 }
 
