@@ -23,4 +23,6 @@ await build({
   banner: { js: "import { createRequire as __akamuRequire } from 'node:module'; const require = __akamuRequire(import.meta.url);" },
   logLevel: 'warning',
   legalComments: 'none',
+  // the optional native Kerberos binding is loaded at run time from node_modules, when it is there
+  external: ['kerberos'],
 });

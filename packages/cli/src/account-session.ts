@@ -6,7 +6,7 @@ import { writeFileAtomic } from './files/atomic.js';
 import { requireKeyFile } from './files/keys.js';
 import type { GeneratedKey } from './results.js';
 import { connect, type ServerOptions } from './server.js';
-import type { EabCredentials } from './eab.js';
+import { gssapiEab, type EabCredentials } from './eab.js';
 import type { Runtime } from './runtime.js';
 
 /** The account URL from the sidecar; a missing sidecar is an error for commands that need an account. */
@@ -19,16 +19,18 @@ export async function requireAccountUrl(accountKeyPath: string): Promise<string>
   return url;
 }
 
-/** Register (or find) the account for `key`. */
+/** Register (or find) the account for `key`; with `gssapiKeytab`, its EAB credentials come from the CA's /acme/eab. */
 export async function registerAccount(
   client: AcmeClient,
   key: PrivateKey,
-  opts: { contact?: string[]; agreeTos: boolean; eab?: EabCredentials },
+  opts: { contact?: string[]; agreeTos: boolean; eab?: EabCredentials; gssapiKeytab?: string },
+  rt: Runtime,
 ): Promise<{ url: string; created: boolean; status: string; contact: string[] }> {
+  const eab = opts.eab ?? (opts.gssapiKeytab !== undefined ? await gssapiEab(client, opts.gssapiKeytab, rt) : undefined);
   const res = await client.newAccount(key, {
     contact: opts.contact ?? [],
     termsOfServiceAgreed: opts.agreeTos,
-    eab: opts.eab,
+    eab,
   }).catch((err: unknown) => {
     throw refusedAlgorithm(err, key);
   });

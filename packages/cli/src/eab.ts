@@ -3,8 +3,9 @@
  * `--gssapi-keytab`) and `AKAMU_EAB_KEY`. The HMAC key is best given in a file or the environment:
  * on the command line it is visible to every local user (ps, /proc/<pid>/cmdline).
  */
-import { UsageError, b64uDecode } from 'akamu-client';
+import { UsageError, b64uDecode, fetchGssapiEab, type AcmeClient } from 'akamu-client';
 import { SMALL_FILE_LIMIT, describeFsError, readInputText } from './files/read-input.js';
+import type { Runtime } from './runtime.js';
 
 export type EabAlg = 'HS256' | 'HS384' | 'HS512';
 
@@ -66,7 +67,9 @@ export async function parseEab(flags: EabFlags, env: NodeJS.ProcessEnv = process
     if (flags.eabKid !== undefined || flags.eabKey !== undefined || flags.eabKeyFile !== undefined) {
       throw new UsageError('--gssapi-keytab cannot be combined with --eab-kid / --eab-key');
     }
-    throw new UsageError('--gssapi-keytab (GSSAPI-authenticated EAB) is not supported yet; use --eab-kid and --eab-key');
+    if (!flags.gssapiKeytab) throw new UsageError('--gssapi-keytab must not be empty');
+    // the credentials come from the CA when an account is registered: see gssapiEab()
+    return undefined;
   }
   const alg = (flags.eabAlg ?? 'HS256').toUpperCase();
   if (alg !== 'HS256' && alg !== 'HS384' && alg !== 'HS512') {
@@ -84,4 +87,22 @@ export async function parseEab(flags: EabFlags, env: NodeJS.ProcessEnv = process
   }
   if (hmacKey.length === 0) throw new UsageError(`${source.name} must not be empty`);
   return { kid: flags.eabKid, hmacKey, alg };
+}
+
+/**
+ * GSSAPI-authenticated EAB (`--gssapi-keytab`): authenticates to the CA's `/acme/eab` with the
+ * keytab (through the client's transport: `--server-ca`, http+unix), reports the principal, and
+ * returns the kid + HMAC key the CA bound to it — or nothing, when the CA issued none.
+ */
+export async function gssapiEab(client: AcmeClient, keytab: string, rt: Runtime): Promise<EabCredentials | undefined> {
+  const deadline = client.deadline;
+  const { principal, eab } = await fetchGssapiEab(client.transport, client.directoryUrl, {
+    keytab,
+    logger: rt.log.child('akamu_client'),
+    signal: rt.signal,
+    ...(deadline !== undefined ? { budgetMs: Math.max(0, deadline - Date.now()) } : {}),
+  });
+  rt.emit({ type: 'gssapi-authenticated', principal, eab: eab !== undefined });
+  if (eab) rt.log.debug(`GSSAPI EAB: kid ${eab.kid} (${eab.alg}) from the server`);
+  return eab;
 }

@@ -9,6 +9,9 @@
  */
 import { INTERRUPTS, InterruptedError, ResultFailure, type InterruptSignal } from './errors.js';
 import type { CommandRunner } from './program.js';
+import type { JsonCollector } from './render/json.js';
+import type { ProgressLine } from './render/progress.js';
+import type { CommandEvent, CommandResult } from './results.js';
 import type { Io } from './runtime.js';
 import type { StdinPrompter } from './stdin-prompt.js';
 import { CLI_VERSION } from './version.js';
@@ -42,11 +45,38 @@ const processIo: Io = {
   err: streamWriter(() => process.stderr),
 };
 
-/** State of one run: the verbosity the flags asked for, the stdin prompter once a command uses it, the signal that interrupted it. */
+/**
+ * State of one run: the verbosity the flags asked for, the stdin prompter once a command uses it,
+ * the signal that interrupted it. With `--json`: what the document collects, and the result.
+ */
 interface Session {
   verbosity: number;
+  /** `--json`: seen in the arguments before they are parsed (for a usage error), then as parsed. */
+  json: boolean;
+  command?: string;
   prompter?: StdinPrompter;
   interrupted?: InterruptSignal;
+  collector?: JsonCollector;
+  result?: CommandResult;
+  progress?: ProgressLine;
+}
+
+/** `--json` among the arguments (before a `--`): how a usage error is reported, before commander has parsed them. */
+function jsonAsked(argv: string[]): boolean {
+  const args = argv.slice(2);
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).includes('--json');
+}
+
+/**
+ * The progress line, when it can be shown: stderr is the process's own and a terminal, NO_COLOR
+ * is not set, the terminal is not `dumb`, and the output is not JSON.
+ */
+async function progressLine(io: Io, session: Session): Promise<ProgressLine | undefined> {
+  const stderr = process.stderr;
+  if (session.json || io !== processIo || stderr.isTTY !== true || process.env.NO_COLOR || process.env.TERM === 'dumb') return undefined;
+  const { createProgress } = await import('./render/progress.js');
+  return createProgress({ write: io.err, columns: stderr.columns });
 }
 
 /**
@@ -82,52 +112,101 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     return 0;
   }
   const [{ buildProgram }, { CommanderError }] = await Promise.all([import('./program.js'), import('@commander-js/extra-typings')]);
-  const session: Session = { verbosity: 0 };
+  const session: Session = { verbosity: 0, json: jsonAsked(argv) };
   const runner: CommandRunner = {
     setVerbosity: (v) => {
       session.verbosity = v;
     },
+    setOutput: ({ json, command }) => {
+      session.json = json;
+      session.command = command;
+    },
     // the runtime, the renderer and (through the command) the library load only when a command runs
     run: async (command) => {
-      const [{ createRuntime }, { StdinPrompter }, text] = await Promise.all([
-        import('./runtime.js'), import('./stdin-prompt.js'), import('./render/text.js'),
+      const [{ createRuntime }, { StdinPrompter }, text, json] = await Promise.all([
+        import('./runtime.js'), import('./stdin-prompt.js'), import('./render/text.js'), session.json ? import('./render/json.js') : undefined,
       ]);
-      const lines = { out: (l: string) => io.out(`${l}\n`), err: (l: string) => io.err(`${l}\n`) };
-      const prompter = new StdinPrompter(io.err);
+      const progress = (session.progress = await progressLine(io, session));
+      // on a terminal with the progress line, every other output erases it first and draws it again after
+      const out: Io = progress ? { out: progress.around(io.out), err: progress.around(io.err) } : io;
+      const lines = { out: (l: string) => out.out(`${l}\n`), err: (l: string) => out.err(`${l}\n`) };
+      const collector = json ? (session.collector = new json.JsonCollector()) : undefined;
+      const prompter = new StdinPrompter(out.err);
       session.prompter = prompter;
       const interrupt = new AbortController();
       const unwatch = watchSignals((sig) => {
         session.interrupted = sig;
+        progress?.stop();
         const reason = new InterruptedError(sig);
         interrupt.abort(reason);
         prompter.cancel(reason);
       });
       try {
-        const rt = createRuntime(io, session.verbosity, prompter, (event) => text.renderEvent(event, lines), interrupt.signal);
+        const onEvent = collector ? (e: CommandEvent) => collector.event(e) : (e: CommandEvent) => text.renderEvent(e, lines);
+        const rt = createRuntime(out, session.verbosity, prompter, onEvent, interrupt.signal);
+        if (collector) rt.note = (line) => collector.note(line);
+        if (progress) {
+          rt.issueEvents = progress.events;
+          const ask = rt.prompt;
+          rt.prompt = async (question) => {
+            progress.pause();
+            try {
+              return await ask(question);
+            } finally {
+              progress.resume();
+            }
+          };
+        }
         const result = await command(rt);
-        text.renderResult(result, lines);
+        progress?.stop();
+        // the JSON document is printed once the run is over (a signal may still come)
+        if (collector) session.result = result;
+        else text.renderResult(result, lines);
         // the work is done and shown, but part of it failed (a deploy hook, a certificate of renew --all)
-        if ('failure' in result && typeof result.failure === 'string') throw new ResultFailure(result.failure);
+        if (!collector && failureOf(result) !== undefined) throw new ResultFailure(failureOf(result)!);
       } finally {
+        progress?.stop();
         unwatch();
       }
     },
   };
-  const program = buildProgram(runner, { writeOut: io.out, writeErr: io.err });
+  // with --json, commander's own error text is not printed: its message goes into the document
+  const program = buildProgram(runner, { writeOut: io.out, writeErr: session.json ? () => {} : io.err });
   try {
     await program.parseAsync(argv);
     if (session.interrupted) {
       // the signal came too late to stop anything: the work is done and its results are printed
-      io.err(`error: interrupted by ${session.interrupted} after the command had finished\n`);
+      const message = `interrupted by ${session.interrupted} after the command had finished`;
+      if (session.collector && session.result) {
+        const { interruptedError } = await import('./render/json-error.js');
+        io.out(session.collector.result(session.result, interruptedError(session.interrupted, message)));
+      } else {
+        io.err(`error: ${message}\n`);
+      }
       return INTERRUPTS[session.interrupted];
     }
-    return 0;
+    if (session.collector && session.result) io.out(session.collector.result(session.result));
+    // a result whose work partly failed (its `failure` is in the document) exits 1
+    return session.result && failureOf(session.result) !== undefined ? 1 : 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return 0;
+      if (session.json) {
+        const { failureDocument, usageError } = await import('./render/json-error.js');
+        io.out(failureDocument(undefined, undefined, usageError(err)));
+      }
+      return 2;
+    }
     return await printError(err, io, session);
   } finally {
+    session.progress?.stop();
     session.prompter?.close();
   }
+}
+
+/** A result's `failure`: the work is done but part of it failed (a deploy hook, a certificate of renew --all). */
+function failureOf(result: CommandResult): string | undefined {
+  return 'failure' in result && typeof result.failure === 'string' ? result.failure : undefined;
 }
 
 /**
@@ -141,9 +220,17 @@ async function printError(err: unknown, io: Io, session: Session): Promise<numbe
     import('akamu-client'), import('./errors.js'), import('./advice.js'), import('./render/safe-text.js'),
   ]);
   const lead = session.prompter?.promptOpen ? '\n' : '';
+  const json = session.json ? await import('./render/json-error.js') : undefined;
+  /** With --json, the document on stdout (the open prompt's line still ended on stderr); else the `error:` line. */
+  const report = (message: string, error: () => Record<string, unknown>): void => {
+    if (!json) return io.err(`${lead}error: ${message}\n`);
+    if (lead) io.err(lead);
+    io.out(json.failureDocument(session.collector, session.command, error()));
+  };
   if (session.interrupted) {
     // whatever the interruption made fail, the interruption is what happened
-    io.err(`${lead}error: interrupted by ${session.interrupted}\n`);
+    const message = `interrupted by ${session.interrupted}`;
+    report(message, () => json!.interruptedError(session.interrupted!, message));
     return INTERRUPTS[session.interrupted];
   }
   // exit code and stack follow the error a command step wrapped (StepError only adds the step's name)
@@ -151,9 +238,10 @@ async function printError(err: unknown, io: Io, session: Session): Promise<numbe
   const advice = cause instanceof AkamuError ? adviceFor(cause.hint) : '';
   // the advice is the CLI's own text (it may add a line); only the error's message is escaped
   const message = `${safeMessage(err instanceof Error ? err.message : String(err), cause instanceof AcmeProblemError)}${advice}`;
-  io.err(`${lead}error: ${message}\n`);
+  const exitCode = cause instanceof UsageError || cause instanceof UnsupportedError ? 2 : 1;
+  report(message, () => json!.errorObject(err, { message, advice, exitCode }));
   if (session.verbosity >= 2 && cause instanceof Error && cause.stack && !(cause instanceof AkamuError && cause.code === 'usage') && !(cause instanceof ResultFailure)) {
     io.err(`${safeMessage(cause.stack, true)}\n`);
   }
-  return cause instanceof UsageError || cause instanceof UnsupportedError ? 2 : 1;
+  return exitCode;
 }

@@ -12,6 +12,8 @@ import type { Runtime } from './runtime.js';
 /** How main.ts runs a command: it builds the runtime, awaits the command's result and renders it. */
 export interface CommandRunner {
   setVerbosity(verbosity: number): void;
+  /** Before the action runs: `--json` was given, and the command's name (`account show`). */
+  setOutput(output: { json: boolean; command: string }): void;
   run(command: (rt: Runtime) => Promise<CommandResult>): Promise<void>;
 }
 
@@ -35,7 +37,7 @@ function withEab<O extends OptionValues, G extends OptionValues>(cmd: Command<[]
     .option('--eab-key <KEY_B64U>', 'EAB HMAC key, base64url without padding (visible in ps: prefer --eab-key-file or AKAMU_EAB_KEY)')
     .option('--eab-key-file <FILE>', 'read the EAB HMAC key (base64url without padding) from this file')
     .option('--eab-alg <ALG>', 'EAB HMAC algorithm: HS256, HS384 or HS512 (default: HS256)')
-    .option('--gssapi-keytab <PATH>', 'Kerberos keytab for GSSAPI-authenticated EAB (not supported yet)');
+    .option('--gssapi-keytab <PATH>', 'Kerberos keytab for GSSAPI-authenticated EAB (GET /acme/eab with SPNEGO; needs the optional kerberos package)');
 }
 
 function withCertificate<O extends OptionValues, G extends OptionValues>(cmd: Command<[], O, G>) {
@@ -61,6 +63,13 @@ function withHooks<O extends OptionValues, G extends OptionValues>(cmd: Command<
     .option('--deploy-hook <CMD>', 'program run (no shell, no arguments; values in AKAMU_* variables) after each certificate issued or renewed')
     .option('--failure-hook <CMD>', 'program run (no shell, no arguments; values in AKAMU_* variables) when an issuance or renewal fails')
     .option('--hook-timeout <SECS>', 'seconds a deploy or failure hook may run before it is killed (default: 300)');
+}
+
+/** http-01 through an existing web server, and the choice among the CA's chains (issue, renew). */
+function withWebroot<O extends OptionValues, G extends OptionValues>(cmd: Command<[], O, G>) {
+  return cmd
+    .option('--webroot <DIR>', 'answer http-01 by writing the token to DIR/.well-known/acme-challenge/ (for a web server that owns port 80)')
+    .option('--preferred-chain <ISSUER_CN>', "prefer the CA's chain whose top certificate is issued by this common name");
 }
 
 // ---- the commands --------------------------------------------------------------------------------
@@ -97,7 +106,7 @@ function defineKeyChange<G extends OptionValues>(cmd: Sub<G>) {
 }
 
 function defineIssue<G extends OptionValues>(cmd: Sub<G>) {
-  return withHooks(withEab(withCertificate(withServer(cmd.description('obtain a certificate')))))
+  return withHooks(withWebroot(withEab(withCertificate(withServer(cmd.description('obtain a certificate'))))))
     .requiredOption('--account-key <FILE>', 'account key PEM (an account is registered if no URL sidecar exists)')
     .option('-d, --domain <DOMAIN>', 'domain to include (repeatable; the first becomes the CN)', collect, [] as string[])
     .requiredOption('--out <FILE>', 'where to write the PEM chain (leaf first)')
@@ -118,7 +127,7 @@ function defineRenew<G extends OptionValues>(cmd: Sub<G>) {
     // no default here: the renewal config's server wins over Let's Encrypt
     .option('--server <URL>', `ACME directory URL (default: the renewal config's, else ${LETS_ENCRYPT_DIRECTORY})`)
     .option('--server-ca <FILE>', 'extra PEM CA certificate to trust for the ACME server');
-  return withHooks(withEab(withCertificate(described)))
+  return withHooks(withWebroot(withEab(withCertificate(described))))
     .option('--renewal-config <FILE>', 'load every setting from a .renewal.toml (explicit flags override single fields)')
     .option('--all <DIR>', 'renew every *.renewal.toml below DIR that is due (explicit flags override single fields of each)')
     .option('--concurrency <N>', 'with --all: certificates worked on at once (default: 4)')
@@ -153,6 +162,13 @@ export type RevokeOptions = OptionsOf<typeof defineRevoke>;
 export type RenewOptions = OptionsOf<typeof defineRenew>;
 export type ImportCertbotOptions = OptionsOf<typeof defineImportCertbot>;
 
+/** `account show` for the `show` below `account`: the command's name as typed, without the program's. */
+function commandPath(cmd: { name(): string; parent: { name(): string; parent: unknown } | null }): string {
+  const names: string[] = [];
+  for (let c: typeof cmd | null = cmd; c?.parent; c = c.parent as typeof cmd | null) names.unshift(c.name());
+  return names.join(' ');
+}
+
 export function buildProgram(runner: CommandRunner, output: { writeOut(s: string): void; writeErr(s: string): void }) {
   const program = new Command()
     .name('akamu-cli')
@@ -163,7 +179,11 @@ export function buildProgram(runner: CommandRunner, output: { writeOut(s: string
     .configureOutput(output)
     .exitOverride()
     .showSuggestionAfterError(true)
-    .hook('preAction', (thisCommand) => runner.setVerbosity(Number(thisCommand.opts().verbose)));
+    .addOption(new Option('--json', 'print one JSON document on stdout (the result, or the error) instead of text').default(false))
+    .hook('preAction', (thisCommand, actionCommand) => {
+      runner.setVerbosity(Number(thisCommand.opts().verbose));
+      runner.setOutput({ json: thisCommand.opts().json === true, command: commandPath(actionCommand) });
+    });
   /** An action that imports its command module only when it runs. */
   const lazy = <M, O>(load: () => Promise<M>, pick: (m: M) => (opts: O, rt: Runtime) => Promise<CommandResult>) =>
     (opts: O): Promise<void> => runner.run(async (rt) => pick(await load())(opts, rt));

@@ -7,6 +7,9 @@
  * follows are reported as they happen, as CommandEvents (a key written before the account is
  * registered, the renewal decision before the issuance, each imported certificate…), so the
  * operator sees them even when a later step fails; the result carries the same facts again.
+ *
+ * `--json` prints a result as it is (render/json.ts): name fields for a JSON reader too, and do not
+ * name a top-level field `version`, `events`, `notes` or `error` (the document has those).
  */
 import type { Identifier } from 'akamu-client';
 
@@ -78,14 +81,19 @@ export interface IssueResult {
     url?: string;
     /** The profile the server says it used. */
     profile?: string;
-    /** The new certificate's serial number (lowercase hex) and expiry. */
-    serialHex?: string;
-    notAfter?: Date;
+    /** The leaf's serial number: lower-case hex without leading zero bytes. */
+    serial: string;
+    notAfter: Date;
   };
   certificateKey: GeneratedKey & { generated: boolean };
   renewalConfigPath: string;
   /** `--eab-key` was given: the HMAC key is not kept in the renewal config. */
   eabKeyNotStored: boolean;
+  /**
+   * `--preferred-chain`: the issuer CN asked for, whether a chain with that top issuer was found
+   * (else the default chain was written) and the top issuer CNs of the chains offered, default first.
+   */
+  preferredChain?: { requested: string; matched: boolean; offered: string[] };
   /** How the deploy hook ran, when there is one. */
   deployHook?: HookReport;
   /** The work is done but a later step failed (the deploy hook): printed as the error line, exit 1. */
@@ -203,7 +211,11 @@ export type CommandEvent =
   /** A note about the account key (no lineage) or one lineage. */
   | { type: 'certbot-note'; lineage?: string; note: string }
   | { type: 'certbot-account-written'; account: ImportedAccount }
-  | { type: 'certbot-certificate-written'; certificate: ImportedCertificate };
+  | { type: 'certbot-certificate-written'; certificate: ImportedCertificate }
+  /** GSSAPI EAB: the CA authenticated this Kerberos principal; `eab`: it also issued a kid and HMAC key. */
+  | { type: 'gssapi-authenticated'; principal: string; eab: boolean }
+  /** IP addresses were asked for without a profile, and the CA offers a short-lived one (some CAs require it for IPs). */
+  | { type: 'profile-suggested'; profile: string; ipAddresses: string[] };
 
 // ---- deploy hooks and renew --all (issue 12) -------------------------------------------------------
 import type { HookReport } from './hooks.js';
@@ -224,8 +236,8 @@ export interface RenewAllEntry {
   /** When it is due (not-due), or was. */
   dueAt?: Date;
   notAfter?: Date;
-  /** The new certificate's serial (renewed). */
-  serialHex?: string;
+  /** The new certificate's serial, lower-case hex (renewed). */
+  serial?: string;
   deployHook?: HookReport;
   /** The error line (failed, locked). */
   error?: string;

@@ -1,4 +1,5 @@
 /** What a command gets to talk to the operator while it runs: the logger, events, notes, prompts. */
+import type { IssueEvents } from 'akamu-client';
 import { createLogger, logConfig, type CliLogger } from './log.js';
 import { safeMessage } from './render/safe-text.js';
 import type { CommandEvent } from './results.js';
@@ -17,6 +18,8 @@ export interface Runtime {
   prompt(text: string): Promise<string>;
   /** Aborted when the run is interrupted (SIGINT, SIGTERM): the issuance stops and cleans up. */
   signal: AbortSignal;
+  /** Watches an issuance as it happens (the progress line on a terminal); absent when nothing watches. */
+  issueEvents?: IssueEvents;
 }
 
 /** Raw output: the process's stdout and stderr, or buffers in a test. */

@@ -102,7 +102,8 @@ export async function serverTransport(opts: ServerOptions, rt: Runtime): Promise
   const unix = checkServerUrl(opts.server);
   if (unix && opts.serverCa) rt.log.debug(`--server-ca ${opts.serverCa} is not used: an http+unix:// server is reached over a Unix socket, without TLS`);
   const extraCaPem = opts.serverCa && !unix ? await readServerCa(opts.serverCa, rt.log) : undefined;
-  const http = new HttpTransport({ extraCaPem, userAgent: USER_AGENT, log: rt.log.child('http') });
+  // HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured (never for an http+unix:// server)
+  const http = new HttpTransport({ extraCaPem, userAgent: USER_AGENT, log: rt.log.child('http'), proxyEnv: process.env });
   return { http, transport: extraCaPem && rt.log.enabled('debug') ? new ServerCertificateLog(http, rt.log) : http };
 }
 

@@ -11,6 +11,7 @@ import {
 } from 'akamu-client';
 import type { OnionKey } from './files/onion-key.js';
 import type { Runtime } from './runtime.js';
+import { WebrootSolver } from './webroot.js';
 
 export const CHALLENGE_TYPES = ['http-01', 'dns-01', 'dns-persist-01', 'tls-alpn-01', 'onion-csr-01', 'tkauth-01'] as const;
 const SUPPORTED_NOW = new Set(['http-01', 'dns-01', 'dns-persist-01', 'tls-alpn-01', 'onion-csr-01']);
@@ -22,6 +23,10 @@ export interface SolverOptions {
   tlsPort: number;
   /** `--onion-key`, already read. */
   onionKey?: OnionKey;
+  /** `--webroot` / `webroot`: http-01 tokens go there instead of the built-in server. */
+  webroot?: string;
+  /** `webroot_map` (an imported certbot lineage's): per-name webroots. */
+  webrootMap?: Record<string, string>;
 }
 
 export function checkChallengeType(type: string): void {
@@ -42,6 +47,7 @@ const isOnionName = (id: Identifier): boolean => id.type === 'dns' && id.value.e
 export function makeSolvers(opts: SolverOptions, identifiers: readonly Identifier[], rt: Runtime): Solver[] {
   checkChallengeType(opts.challenge);
   if (opts.dnsHook && !opts.challenge.startsWith('dns-')) rt.log.warn(`--dns-hook is only used with DNS challenges; ignored for ${opts.challenge}`);
+  if (usesWebroot(opts) && opts.challenge !== 'http-01') rt.log.warn(`--webroot is only used with http-01; ignored for ${opts.challenge}`);
   const onlyOnion = opts.challenge === 'onion-csr-01';
   if (!opts.onionKey) {
     if (onlyOnion) throw new UsageError('--onion-key is required for onion-csr-01 challenges');
@@ -68,11 +74,17 @@ export function makeSolvers(opts: SolverOptions, identifiers: readonly Identifie
   return [onion, solver];
 }
 
+/** A webroot (or a webroot map) is configured. */
+function usesWebroot(opts: Pick<SolverOptions, 'webroot' | 'webrootMap'>): boolean {
+  return opts.webroot !== undefined || (opts.webrootMap !== undefined && Object.keys(opts.webrootMap).length > 0);
+}
+
 /** The `--challenge` solver (not onion-csr-01: see makeSolvers). */
 function makeSolver(opts: SolverOptions, rt: Runtime): Solver {
   const log = rt.log.child?.('akamu_client') ?? rt.log;
   switch (opts.challenge) {
     case 'http-01':
+      if (usesWebroot(opts)) return new WebrootSolver({ webroot: opts.webroot, map: opts.webrootMap, log });
       return new Http01Solver({ port: opts.httpPort, log });
     case 'tls-alpn-01':
       return new TlsAlpn01Solver({ port: opts.tlsPort, log });

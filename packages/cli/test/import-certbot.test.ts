@@ -9,6 +9,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rm
 import { join } from 'node:path';
 import { parse } from 'smol-toml';
 import { buildCertbotFixture, type CertbotFixture } from './certbot-fixtures.js';
+import { serveWebroot } from '../../testkit/src/index.js';
 import { runCli, tempDir, openssl, assertFailure, assertSuccess, mode, snapshot, verifyChain, serialOf } from './helpers.js';
 import { parseConfigObj, configBool, configList, configString, ConfigObjError } from '../src/certbot/configobj.js';
 import { mapChallenge } from '../src/certbot/challenge-map.js';
@@ -295,15 +296,19 @@ describe('import certbot (real certbot trees)', () => {
     const cases: { name: string; extra: string[]; names: RegExp[] }[] = [
       { name: 'std.example.com', extra: ['--http-port', String(fx.pebbleA.httpPort)], names: [/DNS:std\.example\.com/, /DNS:www\.std\.example\.com/] },
       { name: 'wild.example', extra: ['--dns-hook', hook], names: [/DNS:\*\.wild\.example/, /DNS:wild\.example/] },
-      { name: 'web.example.com', extra: ['--http-port', String(fx.pebbleA.httpPort)], names: [/DNS:web\.example\.com/, /DNS:www\.web\.example\.com/] },
+      // a webroot lineage renews through its webroot (served here as certbot's web server would)
+      { name: 'web.example.com', extra: [], names: [/DNS:web\.example\.com/, /DNS:www\.web\.example\.com/] },
     ];
     for (const c of cases) {
       const chain = join(certDir, `${c.name}.pem`);
       const serialBefore = serialOf(await openssl(['x509', '-in', chain, '-noout', '-serial']));
       const before = snapshot([chain]);
+      const webroot = tomlOf(`${chain}.renewal.toml`).webroot as string | undefined;
+      const web = webroot !== undefined ? await serveWebroot(webroot, fx.pebbleA.httpPort) : undefined;
       const r = await runCli(['renew', '--renewal-config', `${chain}.renewal.toml`, '--force', '--server-ca', fx.pebbleA.caPemPath, ...c.extra],
-        { env: { CHALLTESTSRV: fx.pebbleA.challtestsrvUrl } });
+        { env: { CHALLTESTSRV: fx.pebbleA.challtestsrvUrl } }).finally(() => web?.close());
       assertSuccess(r);
+      if (c.name === 'web.example.com') assert.ok(webroot, 'the webroot lineage keeps its webroot');
       assert.notEqual(snapshot([chain]), before, `${c.name}: a new chain was written`);
       const text = await verifyChain(env, chain, `${chain}.key.pem`);
       assert.notEqual(serialOf(text), serialBefore, `${c.name}: a new certificate`);

@@ -17,7 +17,7 @@ const event = (e: CommandEvent) => lines((o) => renderEvent(e, o));
 const issued: IssueResult = {
   command: 'issue', identifiers: [{ type: 'dns', value: 'a.test' }],
   account: { url: 'https://ca.test/acct/1', registered: false },
-  certificate: { path: '/c.pem', url: 'https://ca.test/cert/1', profile: 'default' },
+  certificate: { path: '/c.pem', url: 'https://ca.test/cert/1', profile: 'default', serial: '1f', notAfter: new Date('2027-01-01T00:00:00Z') },
   certificateKey: { path: '/c.pem.key.pem', keyType: 'ec:P-256', generated: true },
   renewalConfigPath: '/c.pem.renewal.toml', eabKeyNotStored: true,
 };

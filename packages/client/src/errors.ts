@@ -26,7 +26,11 @@ export type ErrorCode =
   | 'order-invalid'
   | 'bad-response'
   | 'aborted'
-  | 'not-found';
+  | 'not-found'
+  /** Kerberos (GSSAPI/SPNEGO) authentication failed: keytab, KDC, or the server's refusal. */
+  | 'kerberos'
+  /** The optional Kerberos binding (the `kerberos` package) is not installed or cannot load. */
+  | 'kerberos-unavailable';
 
 /** What would fix an error, for the caller to turn into its own advice. */
 export type ErrorHint =
@@ -41,7 +45,9 @@ export type ErrorHint =
   /** IP identifiers need http-01 or tls-alpn-01. */
   | { code: 'ip-needs-http-or-tls' }
   /** The server does not accept signatures of this JWS algorithm (the key type must change, or the CA). */
-  | { code: 'unsupported-algorithm'; algorithm: string; postQuantum: boolean };
+  | { code: 'unsupported-algorithm'; algorithm: string; postQuantum: boolean }
+  /** Kerberos needs the optional binding: the system's krb5 development files and the `kerberos` package. */
+  | { code: 'kerberos-binding' };
 
 export interface AkamuErrorOptions {
   cause?: unknown;

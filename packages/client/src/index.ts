@@ -42,8 +42,12 @@ export { parseRetryAfter } from './transport/retryAfter.js';
 export { unixSocketPath } from './transport/unix.js';
 export type { Transport, HttpRequest, HttpResponse, TlsPeerInfo } from './transport/types.js';
 
+// ---- Kerberos: HTTP Negotiate (SPNEGO) from a keytab, GSSAPI-authenticated EAB --------------------
+export { negotiateRequest, type NegotiateOptions } from './kerberos/negotiate.js';
+export { fetchGssapiEab, type GssapiEabOptions, type GssapiEabResult } from './kerberos/eab.js';
+
 // ---- ACME: client, issuance, renewal ------------------------------------------------------------
-export { AcmeClient, type AcmeClientOptions, type NewAccountOptions } from './acme/client.js';
+export { AcmeClient, type AcmeClientOptions, type NewAccountOptions, type PreferredChain } from './acme/client.js';
 export { issueCertificate, type IssueOptions, type IssueResult, type IssueEvents } from './acme/issue.js';
 export { renewalDecision, ariDecisionTime, expiryRenewalTime, type RenewalDecision, type RenewalReason, type RenewalInput } from './acme/renewal.js';
 export type { RenewalInfo } from './acme/ari.js';

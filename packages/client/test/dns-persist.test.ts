@@ -213,7 +213,7 @@ describe('DnsPersist01Solver', () => {
       (e: unknown) =>
         e instanceof UsageError &&
         e.message ===
-          'dns-persist-01 cannot validate IP address identifiers: 192.0.2.1, 2001:db8::1' && e.hint?.code === 'ip-needs-http-or-tls',
+          'dns-persist-01 cannot validate IP address identifiers: 192.0.2.1, 2001:db8::1 (an IP address has no DNS name to publish the record under; RFC 8738 §7)' && e.hint?.code === 'ip-needs-http-or-tls',
     );
     solver.check([dnsId('a.example'), dnsId('*.a.example')]);
   });

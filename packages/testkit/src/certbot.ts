@@ -179,10 +179,21 @@ if (!res.ok) { console.error('challtestsrv ${op}: HTTP ' + res.status); process.
   return { auth, cleanup };
 }
 
-/** A tiny static file server for a webroot (only GET of files below it). */
-export function serveWebroot(root: string, port: number): Promise<{ close(): Promise<void> }> {
-  const base = path.resolve(root);
+/**
+ * A tiny static file server for a webroot (only GET of files below it); `root` may also choose the
+ * webroot by the request's Host (as a web server with one site per name does). `host` is where it
+ * listens (default 127.0.0.1).
+ */
+export function serveWebroot(
+  root: string | ((host: string) => string | undefined), port: number, host = '127.0.0.1',
+): Promise<{ close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
+    const dir = typeof root === 'string' ? root : root((req.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1'));
+    if (dir === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
+    const base = path.resolve(dir);
     const url = new URL(req.url ?? '/', 'http://x');
     const file = path.resolve(base, `.${decodeURIComponent(url.pathname)}`);
     if (req.method !== 'GET' || !file.startsWith(`${base}${path.sep}`)) {
@@ -196,7 +207,7 @@ export function serveWebroot(root: string, port: number): Promise<{ close(): Pro
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
+    server.listen(port, host, () => {
       resolve({
         close: () => new Promise<void>((r) => {
           server.closeAllConnections();

@@ -6,6 +6,7 @@ export {
   runCli, runProgram, cliBin, tempDir, fileMode, openssl, runOpenssl, OpensslError,
   type RunOptions, type RunResult, type OpensslResult,
 } from './util.js';
+export { startConnectProxy, type ConnectProxy, type ConnectProxyOptions } from './connect-proxy.js';
 export { startDirectoryProxy, type DirectoryProxy } from './directory-proxy.js';
 export { startPebbleUnixFront, type PebbleUnixFront, type PebbleUnixFrontOptions } from './pebble-unix-front.js';
 export { certbotVersion, certbotBin, certbotTree, withPebble, certbotCommand, runCertbot, certonlyArgs, certbotCertonly, certbotRenew, dnsHookScripts, serveWebroot, CertbotError, type CertbotTree, type CertbotAuth, type CertonlyOptions } from './certbot.js';
@@ -14,3 +15,5 @@ export {
   type FaultProxy, type FaultProxyOptions, type FaultRule, type Fault, type RequestClass, type ProxiedRequest,
 } from './fault-proxy.js';
 export { startTestCa, type TestCa, type TestCaOptions, type CertState } from './test-ca/index.js';
+export { startKdc, kdcAvailable, kerberosSkip, type Kdc, type KdcOptions } from './kdc.js';
+export { acceptNegotiate, type AcceptOptions } from './spnego-acceptor.js';

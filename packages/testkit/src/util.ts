@@ -30,10 +30,15 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
+const PROXY_VARIABLES = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY', 'no_proxy', 'NO_PROXY', 'all_proxy', 'ALL_PROXY'];
+
 /** Run a program without a shell and collect its output. Never rejects for a non-zero exit. */
 export function runProgram(file: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = { ...process.env };
+    // every peer is on loopback: a proxy of the machine's (for the npm registry) must not be used,
+    // unless a test sets one itself
+    for (const k of PROXY_VARIABLES) delete env[k];
     for (const [k, v] of Object.entries(opts.env ?? {})) {
       if (v === undefined) delete env[k];
       else env[k] = v;

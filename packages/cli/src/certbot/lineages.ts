@@ -21,6 +21,8 @@ export interface CertbotRenewalConf {
   http01Port?: number;
   /** `[[webroot_map]]`: domain → webroot path. */
   webrootMap: Record<string, string>;
+  /** `webroot_path` (certbot's `-w` values, a list). */
+  webrootPath: string[];
   /** certbot account id (`account = …`). */
   account?: string;
   /** Where the lineage's files are named by the conf, or the `live/<name>/` defaults. */
@@ -126,6 +128,7 @@ export function readRenewalConf(certbotDir: string, confPath: string, text: stri
     confPath,
     prefChalls: configList(params, 'pref_challs'),
     webrootMap,
+    webrootPath: configList(params, 'webroot_path').filter((p) => p.trim() !== ''),
     fullchainLink: pathOf('fullchain', 'fullchain.pem'),
     privkeyLink: pathOf('privkey', 'privkey.pem'),
     liveDir,

@@ -28,7 +28,7 @@ export async function accountRegister(opts: RegisterOptions, rt: Runtime): Promi
     throw new UsageError(`the server requires agreeing to its terms of service (${tos}); read them and pass --agree-tos`);
   }
   const accountKey = existing ?? (await PrivateKey.generate(keyType));
-  const account = await registerAccount(client, accountKey, { contact: opts.contact, agreeTos: opts.agreeTos, eab });
+  const account = await registerAccount(client, accountKey, { contact: opts.contact, agreeTos: opts.agreeTos, eab, gssapiKeytab: opts.gssapiKeytab }, rt);
   const generatedKey = existing ? undefined : await saveGeneratedKey(opts.accountKey, accountKey, rt);
   const sidecar = await writeAccountUrl(opts.accountKey, account.url);
   return {

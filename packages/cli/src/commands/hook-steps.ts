@@ -34,7 +34,7 @@ export async function deployAfter(target: HookTarget, issued: IssueResult, reaso
   const { certificate } = issued;
   const vars = deployVariables({
     certPath: resolve(certificate.path), keyPath: resolve(issued.certificateKey.path), identifiers: issued.identifiers,
-    serialHex: certificate.serialHex ?? '', notAfter: certificate.notAfter ?? new Date(0), profile: certificate.profile, reason,
+    serialHex: certificate.serial, notAfter: certificate.notAfter, profile: certificate.profile, reason,
   });
   rt.log.info(`running deploy hook '${command}' (${reason})`);
   const report = await runHook({ hook: 'deploy', command, vars, timeoutMs: target.hooks.timeoutMs, signal: rt.signal });

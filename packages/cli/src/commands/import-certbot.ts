@@ -19,7 +19,7 @@ import { writeFilesAtomic } from '../files/atomic.js';
 import { describeFsError } from '../files/read-input.js';
 import { renderRenewalConfig, renewalConfigFromOptions, renewalConfigPath, type RenewalConfig } from '../files/renewal-config.js';
 import { accountMatchesServer, discoverAccounts, type CertbotAccount } from '../certbot/accounts.js';
-import { mapChallenge, type DnsChallenge } from '../certbot/challenge-map.js';
+import { mapChallenge, mapWebroot, type DnsChallenge } from '../certbot/challenge-map.js';
 import { discoverLineages, lineageMatchesDomains, type CertbotLineage, type CertbotLineageFiles } from '../certbot/lineages.js';
 
 type ReadableLineage = CertbotLineage & { files: CertbotLineageFiles };
@@ -156,8 +156,9 @@ async function planCertificate(
     if (await exists(p)) throw new UsageError(`${p} already exists; remove it or choose a different --cert-dir`);
   }
   const mapping = mapChallenge(l.authenticator, l.prefChalls, opts.dnsChallenge);
+  const webroots = mapWebroot(l.authenticator, l, l.files.identifiers.map((i) => i.value));
   const certKeyType = keyTypeOf(l.files.key);
-  const notes = [...mapping.notes];
+  const notes = [...mapping.notes, ...webroots.notes];
   if (certKeyType.note) notes.push(certKeyType.note);
   let server = l.server;
   if (!server) {
@@ -175,6 +176,8 @@ async function planCertificate(
     challenge: mapping.challenge,
     httpPort: l.http01Port,
     dnsHook: mapping.dns && opts.dnsHook ? opts.dnsHook : undefined,
+    webroot: webroots.webroot,
+    webrootMap: webroots.webrootMap,
   }, { contacts });
   const imported: ImportedCertificate = {
     name: l.name,

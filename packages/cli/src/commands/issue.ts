@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import {
   PrivateKey, UsageError, AkamuError, parseKeyType, issueCertificate, buildCsr, splitPemCertificates, certificateFacts,
-  publicKeyMatches, type KeyType, type AcmeClient, type Authorization, type Identifier, type Logger, type Solver,
+  publicKeyMatches, type KeyType, type AcmeClient, type Authorization, type Identifier, type IssueEvents, type Logger, type Solver,
 } from 'akamu-client';
 import { registerAccount, saveGeneratedKey } from '../account-session.js';
 import { StepError } from '../errors.js';
@@ -40,6 +40,8 @@ export interface IssueSettings extends Omit<IssueOptions, 'domain' | 'httpPort' 
   tlsPort?: string | number;
   pollTimeout?: string | number;
   hookTimeout?: string | number;
+  /** `webroot_map` of a renewal config (an imported certbot lineage): per-name webroots. */
+  webrootMap?: Record<string, string>;
 }
 
 /**
@@ -162,6 +164,7 @@ export async function planIssue(
     if (opts[flag] !== undefined) throw new UsageError(`${name} is not supported yet`);
   }
   const identifiers = normalizeIdentifiers(opts.identifiers);
+  if (opts.preferredChain !== undefined && opts.preferredChain.trim() === '') throw new UsageError('--preferred-chain needs an issuer common name');
   // the defaults are the renewal config's (the reference gives the same ones for the flags)
   const accountKeyType = parseKeyType(opts.keyType ?? RENEWAL_FIELDS.account_key_type.default);
   const eab = await parseEab(opts);
@@ -170,7 +173,7 @@ export async function planIssue(
   const httpPort = parsePort(String(opts.httpPort ?? RENEWAL_FIELDS.http_port.default), '--http-port');
   const tlsPort = parsePort(String(opts.tlsPort ?? RENEWAL_FIELDS.tls_port.default), '--tls-port');
   const onionKey = opts.onionKey !== undefined ? await loadOnionKey(opts.onionKey) : undefined;
-  const made = makeSolvers({ challenge, dnsHook: opts.dnsHook, httpPort, tlsPort, onionKey }, identifiers, rt);
+  const made = makeSolvers({ challenge, dnsHook: opts.dnsHook, httpPort, tlsPort, onionKey, webroot: opts.webroot, webrootMap: opts.webrootMap }, identifiers, rt);
   const solvers = extra.shareSolvers ? extra.shareSolvers(made, { httpPort, tlsPort }) : made;
   if (opts.dnsHook !== undefined && challenge.startsWith('dns-')) await checkDnsHook(opts.dnsHook);
   const hooks = await planHooks(opts);
@@ -228,10 +231,11 @@ async function useAccount(client: AcmeClient, plan: IssuePlan, rt: Runtime): Pro
   if (plan.accountUrl) {
     client.login(accountKey, plan.accountUrl);
     if (plan.eab) rt.log.debug('an account URL sidecar exists; --eab-kid/--eab-key are not needed and were not used');
+    if (opts.gssapiKeytab !== undefined) rt.log.debug('an account URL sidecar exists; the GSSAPI EAB request (--gssapi-keytab) is not needed and was not sent');
     rt.log.info(`account: ${plan.accountUrl} (from ${accountUrlPath(opts.accountKey)})`);
     return { account: { url: plan.accountUrl, registered: false }, contacts: plan.accountContacts };
   }
-  const account = await registerAccount(client, accountKey, { agreeTos: true, eab: plan.eab, contact: plan.contacts }).catch((err: unknown) => {
+  const account = await registerAccount(client, accountKey, { agreeTos: true, eab: plan.eab, gssapiKeytab: opts.gssapiKeytab, contact: plan.contacts }, rt).catch((err: unknown) => {
     throw err instanceof Error ? new StepError('register', err) : err;
   });
   const generatedKey = plan.existingAccountKey ? undefined : await saveGeneratedKey(opts.accountKey, accountKey, rt);
@@ -246,15 +250,28 @@ async function useAccount(client: AcmeClient, plan: IssuePlan, rt: Runtime): Pro
 /** `*.example.com` for a wildcard authorization. */
 const authorizationName = (a: Authorization): string => (a.wildcard && !a.identifier.value.startsWith('*.') ? `*.${a.identifier.value}` : a.identifier.value);
 
-/** The info-level progress lines of an issuance, and the start of work that can use the CA's validation time. */
-function progressEvents(log: Logger, onTriggered: () => void) {
+/**
+ * The info-level progress lines of an issuance, the start of work that can use the CA's validation
+ * time, and whatever else watches the issuance (`watch`: the progress line on a terminal).
+ */
+function progressEvents(log: Logger, onTriggered: () => void, watch: IssueEvents = {}): IssueEvents {
   return {
-    onOrderPlaced: (o: { url: string; authorizations: string[] }) =>
-      log.info(`order placed: ${o.url} (${o.authorizations.length} authorization${o.authorizations.length === 1 ? '' : 's'})`),
-    onAuthorizationDone: (a: Authorization) => log.info(`authorization for ${authorizationName(a)}: ${a.status}`),
-    onChallengeTriggered: onTriggered,
-    onOrderReady: (o: { status: string }) => {
+    ...watch,
+    onOrderPlaced: (o) => {
+      log.info(`order placed: ${o.url} (${o.authorizations.length} authorization${o.authorizations.length === 1 ? '' : 's'})`);
+      watch.onOrderPlaced?.(o);
+    },
+    onAuthorizationDone: (a) => {
+      log.info(`authorization for ${authorizationName(a)}: ${a.status}`);
+      watch.onAuthorizationDone?.(a);
+    },
+    onChallengeTriggered: (ctx) => {
+      onTriggered();
+      watch.onChallengeTriggered?.(ctx);
+    },
+    onOrderReady: (o) => {
       if (o.status === 'ready') log.info('all authorizations valid; finalizing');
+      watch.onOrderReady?.(o);
     },
   };
 }
@@ -279,13 +296,14 @@ function orderCertificate(client: AcmeClient, plan: IssuePlan, replaces: string 
   return issueCertificate(client, {
     identifiers: plan.identifiers,
     profile: plan.opts.profile,
+    ...(plan.opts.preferredChain !== undefined ? { preferredChain: plan.opts.preferredChain } : {}),
     replaces,
     solvers: plan.solvers,
     csr: startCsr,
     events: progressEvents(rt.log, () => {
       void startCsr();
       onTriggered();
-    }),
+    }, rt.issueEvents),
     pollTimeoutMs: plan.pollTimeout * 1000,
     log: rt.log.child('akamu_client'),
     signal: rt.signal,
@@ -336,6 +354,7 @@ export async function withListeners<T>(plan: IssuePlan, work: () => Promise<T>):
 export async function executeIssue(plan: IssuePlan, client: AcmeClient, rt: Runtime, extra: { replaces?: string } = {}): Promise<IssueResult> {
   const { opts } = plan;
   warnUnknownProfile(client, opts.profile, rt);
+  suggestShortlivedProfile(client, plan, rt);
   const used = await useAccount(client, plan, rt);
   const { account } = used;
   const contacts = contactsOf(client, used, rt);
@@ -348,7 +367,8 @@ export async function executeIssue(plan: IssuePlan, client: AcmeClient, rt: Runt
     throw new AkamuError('the server returned a certificate that does not match the certificate key; nothing was written');
   }
   const facts = await certificateFacts(leaf);
-  rt.log.info(`certificate downloaded: serial ${facts.serialHex}, not after ${facts.notAfter.toISOString().replace(/\.\d{3}Z$/, 'Z')}`);
+  const { notAfter } = facts;
+  rt.log.info(`certificate downloaded: serial ${facts.serialHex}, not after ${notAfter.toISOString().replace(/\.\d{3}Z$/, 'Z')}`);
   const configPath = renewalConfigPath(opts.out);
   const profile = result.order.profile ?? opts.profile;
   const config = renewalConfig(plan, key.keyType, profile, await contacts.get());
@@ -365,10 +385,11 @@ export async function executeIssue(plan: IssuePlan, client: AcmeClient, rt: Runt
     command: 'issue',
     identifiers: plan.identifiers,
     account,
-    certificate: { path: opts.out, url: result.order.certificate, profile, serialHex: facts.serialHex, notAfter: facts.notAfter },
+    certificate: { path: opts.out, url: result.order.certificate, profile, serial: facts.serialHex, notAfter },
     certificateKey: { path: plan.certKey.path, keyType: key.keyType, generated: plan.certKey.isNew },
     renewalConfigPath: configPath,
     eabKeyNotStored: opts.eabKey !== undefined,
+    ...(result.preferredChain ? { preferredChain: result.preferredChain } : {}),
   };
 }
 
@@ -395,8 +416,17 @@ function renewalConfig(plan: IssuePlan, certKeyType: KeyType, profile: string | 
     failureHook: hookPath(plan.hooks.failure),
     hookTimeout: opts.hookTimeout !== undefined ? plan.hooks.timeoutMs / 1000 : undefined,
     onionKey: opts.onionKey !== undefined ? resolve(opts.onionKey) : undefined,
+    gssapiKeytab: opts.gssapiKeytab !== undefined ? resolve(opts.gssapiKeytab) : undefined,
+    // webroots are kept only for http-01, the challenge that uses them
+    webroot: plan.challenge === 'http-01' && opts.webroot !== undefined ? resolve(opts.webroot) : undefined,
+    webrootMap: plan.challenge === 'http-01' && opts.webrootMap ? resolvedMap(opts.webrootMap) : undefined,
+    preferredChain: opts.preferredChain,
     profile,
   }, { contacts, reuse_key: plan.certKey.pinned ? true : undefined });
+}
+
+function resolvedMap(map: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(map).map(([name, dir]) => [name, resolve(dir)]));
 }
 
 /** A hook given as a path is stored absolute (cron runs elsewhere); a bare name is looked up in PATH. */
@@ -415,6 +445,18 @@ export async function issue(opts: IssueOptions, rt: Runtime): Promise<IssueResul
   } finally {
     await plan.set.close();
   }
+}
+
+/**
+ * IP address certificates: some CAs (Let's Encrypt) issue them only under a short-lived profile.
+ * When none was asked for and the directory offers one named like that, a note suggests it.
+ */
+function suggestShortlivedProfile(client: AcmeClient, plan: IssuePlan, rt: Runtime): void {
+  if (plan.opts.profile !== undefined) return;
+  const ips = plan.identifiers.filter((i) => i.type === 'ip').map((i) => i.value);
+  if (ips.length === 0) return;
+  const profile = Object.keys(client.directory.meta?.profiles ?? {}).find((name) => /short[-_ ]?lived/i.test(name));
+  if (profile !== undefined) rt.emit({ type: 'profile-suggested', profile, ipAddresses: ips });
 }
 
 function warnUnknownProfile(client: AcmeClient, profile: string | undefined, rt: Runtime): void {

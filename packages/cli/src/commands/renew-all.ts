@@ -149,8 +149,8 @@ function describeRenewal(entry: RenewAllEntry, r: RenewResult, decision: Renewal
     return;
   }
   entry.status = r.failure !== undefined ? 'failed' : 'renewed';
-  if (r.issued.certificate.serialHex !== undefined) entry.serialHex = r.issued.certificate.serialHex;
-  if (r.issued.certificate.notAfter !== undefined) entry.notAfter = r.issued.certificate.notAfter;
+  entry.serial = r.issued.certificate.serial;
+  entry.notAfter = r.issued.certificate.notAfter;
   if (r.issued.deployHook) entry.deployHook = r.issued.deployHook;
   if (r.failure !== undefined) entry.error = r.failure;
 }

@@ -50,6 +50,11 @@ async function mergeWithConfig(opts: RenewOptions): Promise<Merged> {
   const cfg = await readRenewalConfig(renewalConfig);
   // --server-ca is never stored: it must be given on every run that needs it (it is among the flags)
   const merged: IssueSettings = { ...renewalConfigOptions(cfg), ...given(flags), ...(identifiers ? { identifiers } : {}) };
+  // an EAB method on the command line replaces the stored one (they are mutually exclusive)
+  if (flags.gssapiKeytab !== undefined) merged.eabKid = undefined;
+  else if (flags.eabKid !== undefined || flags.eabKey !== undefined || flags.eabKeyFile !== undefined) merged.gssapiKeytab = undefined;
+  // an explicit --webroot replaces the stored webroots, the per-name ones included
+  if (flags.webroot !== undefined) merged.webrootMap = undefined;
   // a stored kid without its key is only needed to register anew; keep it for the next config
   const eabKid = merged.eabKid;
   if (!eabKeyGiven(merged)) merged.eabKid = undefined;

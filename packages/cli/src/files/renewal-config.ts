@@ -8,7 +8,7 @@
 import { UsageError, type Identifier } from 'akamu-client';
 import { SMALL_FILE_LIMIT, describeFsError, readInputText } from './read-input.js';
 
-type FieldType = 'string' | 'port' | 'seconds' | 'boolean' | 'strings' | 'identifiers';
+type FieldType = 'string' | 'port' | 'seconds' | 'boolean' | 'strings' | 'table' | 'identifiers';
 
 interface FieldSpec {
   readonly type: FieldType;
@@ -55,6 +55,15 @@ export const RENEWAL_FIELDS = {
   tkauth_url: { type: 'string', option: 'tkauthUrl' },
   tkauth_keytab: { type: 'string', option: 'tkauthKeytab' },
   jwtcc: { type: 'string', option: 'jwtcc' },
+  /** http-01 through the operator's web server: tokens are written below this directory (`--webroot`). */
+  webroot: { type: 'string', option: 'webroot' },
+  /**
+   * Per-name webroots (from certbot's `[[webroot_map]]`), a TOML table: `"a.example" = "/var/www/a"`.
+   * Names it lists use their own webroot; other names use `webroot`.
+   */
+  webroot_map: { type: 'table', option: 'webrootMap' },
+  /** `--preferred-chain`: the issuer CN of the top certificate of the chain to prefer. */
+  preferred_chain: { type: 'string', option: 'preferredChain' },
   /** `[[domains]]` tables: last, as TOML wants arrays of tables after plain keys. */
   domains: { type: 'identifiers', required: true, option: 'identifiers' },
 } as const satisfies Record<string, FieldSpec>;
@@ -65,6 +74,7 @@ export type RenewalField = keyof Fields;
 type ValueOf<T extends FieldType> = T extends 'port' | 'seconds' ? number
   : T extends 'boolean' ? boolean
   : T extends 'strings' ? string[]
+  : T extends 'table' ? Record<string, string>
     : T extends 'identifiers' ? Identifier[]
       : string;
 /** Fields that always have a value once read: required ones and those with a default. */
@@ -123,6 +133,12 @@ function readField(name: string, spec: FieldSpec, v: unknown, bad: (field: strin
     case 'strings':
       if (!Array.isArray(v) || v.some((c) => typeof c !== 'string')) return bad(name, 'must be a list of strings');
       return v;
+    case 'table': {
+      if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Date) return bad(name, 'must be a table of strings');
+      const table = v as Record<string, unknown>;
+      if (Object.values(table).some((x) => typeof x !== 'string')) return bad(name, 'must be a table of strings');
+      return { ...table };
+    }
     case 'port':
     case 'seconds': {
       const n = typeof v === 'bigint' ? Number(v) : v;
@@ -150,9 +166,15 @@ export function parseRenewalConfig(text: string, path: string, toml: { parse(s: 
   const cfg: Record<string, unknown> = {};
   for (const [name, spec] of entries()) {
     const value = readField(name, spec, raw[name], bad) ?? spec.default;
-    if (value !== undefined) cfg[name] = Array.isArray(value) ? [...value] : value;
+    if (value !== undefined) cfg[name] = copy(value);
   }
   return cfg as RenewalConfig;
+}
+
+/** A field's value, copied (lists and tables), so a config never shares them with the table's defaults. */
+function copy(v: unknown): unknown {
+  if (Array.isArray(v)) return [...v];
+  return typeof v === 'object' && v !== null && !(v instanceof Date) ? { ...v } : v;
 }
 
 export async function readRenewalConfig(path: string): Promise<RenewalConfig> {
@@ -173,6 +195,7 @@ export async function renderRenewalConfig(cfg: RenewalConfig): Promise<string> {
   for (const [name, spec] of entries()) {
     const value = (cfg as Record<string, unknown>)[name];
     if (spec.written === false || value === undefined) continue;
+    if (spec.type === 'table' && Object.keys(value as object).length === 0) continue;
     doc[name] = spec.type === 'identifiers' ? (value as Identifier[]).map((d) => ({ type: d.type, value: d.value })) : value;
   }
   return `# written by akamu-cli; renew with: akamu-cli renew --renewal-config <this file>\n${stringify(doc)}\n`;
@@ -190,7 +213,7 @@ export function renewalConfigFromOptions(values: RenewalOptionsInput, extra: Ren
     const value = spec.option !== undefined ? given[spec.option] : others[name];
     const v = value ?? spec.default;
     if (v === undefined && spec.required) throw new Error(`renewal config: no value for required field '${name}'`);
-    if (v !== undefined) cfg[name] = Array.isArray(v) ? [...v] : v;
+    if (v !== undefined) cfg[name] = copy(v);
   }
   return cfg as RenewalConfig;
 }

@@ -48,6 +48,12 @@ export function renderEvent(e: CommandEvent, o: TextOutput): void {
       return;
     case 'certbot-certificate-written':
       return renderImportedCertificate(e.certificate, o);
+    case 'gssapi-authenticated':
+      o.err(`GSSAPI authenticated as: ${e.principal}`);
+      if (!e.eab) o.err('Note: the server did not return EAB credentials; proceeding without EAB.');
+      return;
+    case 'profile-suggested':
+      return o.err(`Note: the server offers the profile '${e.profile}'; CAs such as Let's Encrypt issue certificates for IP addresses (${e.ipAddresses.join(', ')}) only with it: pass --profile ${e.profile}`);
   }
 }
 
@@ -103,6 +109,10 @@ function renderIssue(r: IssueResult, o: TextOutput): void {
   o.out(`Certificate key:  ${r.certificateKey.path}`);
   o.out(`Renewal config:   ${r.renewalConfigPath}`);
   o.out(`To renew: akamu-cli renew --renewal-config ${r.renewalConfigPath}`);
+  if (r.preferredChain && !r.preferredChain.matched) {
+    const offered = r.preferredChain.offered.map((n) => `'${n}'`).join(', ');
+    o.err(`Note: no chain offered by the server has a top certificate issued by '${r.preferredChain.requested}' (offered: ${offered}); the default chain was written`);
+  }
   if (r.deployHook?.ok) o.out(`Deploy hook:      ${r.deployHook.command} succeeded`);
   if (r.eabKeyNotStored) {
     o.err('Note: the EAB HMAC key is NOT saved in the renewal config; supply --eab-key again if the account ever has to be registered anew.');

@@ -14,10 +14,11 @@ import { eabJws, signJws, type EabAlgorithm } from '../jose/jws.js';
 import type { PrivateKey } from '../keys/privateKey.js';
 import { childLogger, type Logger } from '../log.js';
 import type { Transport } from '../transport/types.js';
-import { checkPemChain } from '../x509/chain.js';
+import { checkPemChain, topIssuerName } from '../x509/chain.js';
 import { ariCertId } from '../x509/facts.js';
 import { fetchRenewalInfo, type RenewalInfo } from './ari.js';
 import { narrowBound, type Bound } from './bound.js';
+import { linkTargets } from './links.js';
 import { AuthorizationFailedError, authorizationName, getError, orderInvalidError } from './errors.js';
 import { parseAccount, parseAuthorization, parseChallenge, parseDirectory, parseOrder } from './parse.js';
 import { defaultSleep, poll, wholeSeconds, type Clock, type Sleep } from './poll.js';
@@ -35,6 +36,15 @@ const DEFAULT_FINALIZE_WAIT_MS = 120_000;
 const DIRECTORY_TRIES = 3;
 /** Tries of the certificate download when the chain fails its checks (a cut answer). */
 const DOWNLOAD_TRIES = 2;
+
+/** What `downloadPreferredChain` found. */
+export interface PreferredChain {
+  chainPem: string;
+  /** A chain whose top certificate is issued by the name asked for was found (else: the default chain). */
+  matched: boolean;
+  /** The top issuer names of the chains looked at, the default chain's first. */
+  offered: string[];
+}
 
 export interface NewAccountOptions {
   contact?: string[];
@@ -119,6 +129,11 @@ export class AcmeClient {
    */
   bounded(more: { deadline?: number; signal?: AbortSignal }): AcmeClient {
     return new AcmeClient(this.directoryUrl, this.directory, this.wire, this.opts, narrowBound(this.bound, more, this.now), this.state);
+  }
+
+  /** The transport this client sends through (for requests beside ACME's, e.g. GSSAPI EAB). */
+  get transport(): Transport {
+    return this.opts.transport;
   }
 
   /** The epoch milliseconds by which this client's work ends (undefined: no deadline). */
@@ -347,12 +362,38 @@ export class AcmeClient {
    * that fails the checks is downloaded once more first (an answer cut short looks the same).
    */
   async downloadCertificate(url: string): Promise<string> {
+    return (await this.fetchChain(url)).pem;
+  }
+
+  /**
+   * The certificate at `url` with the chain whose top certificate is issued by `issuerName` (its
+   * issuer CN): the default chain when it matches, else the first `Link: rel="alternate"` chain
+   * (RFC 8555 §7.4.2) that does; the default chain when none does (`matched` false). `offered` lists
+   * the top issuer names of the chains looked at, the default first.
+   */
+  async downloadPreferredChain(url: string, issuerName: string): Promise<PreferredChain> {
+    const wanted = issuerName.trim();
+    const first = await this.fetchChain(url);
+    const offered = [topIssuerName(first.pem)];
+    if (offered[0] === wanted) return { chainPem: first.pem, matched: true, offered };
+    for (const alt of first.alternates) {
+      const chain = await this.fetchChain(alt);
+      const name = topIssuerName(chain.pem);
+      offered.push(name);
+      this.log.debug(`alternate chain ${alt}: top certificate issued by '${name}'`);
+      if (name === wanted) return { chainPem: chain.pem, matched: true, offered };
+    }
+    return { chainPem: first.pem, matched: false, offered };
+  }
+
+  /** One certificate download: the checked PEM chain and the alternate chains' URLs. */
+  private async fetchChain(url: string): Promise<{ pem: string; alternates: string[] }> {
     for (let n = 1; ; n++) {
       const res = await this.wire.postAsGet(url, this.asAccount(), { accept: 'application/pem-certificate-chain', json: false, bound: this.bound });
       const text = res.body.toString('utf8');
       try {
         checkPemChain(text);
-        return text;
+        return { pem: text, alternates: linkTargets(res.headers.link, 'alternate').map((u) => new URL(u, url).href) };
       } catch (err) {
         if (n >= DOWNLOAD_TRIES) throw err;
         this.log.debug(`certificate ${url}: ${(err as Error).message}; downloading it again`);

@@ -53,6 +53,11 @@ export interface IssueOptions {
   identifiers: readonly Identifier[];
   profile?: string;
   replaces?: string;
+  /**
+   * Prefer the chain whose top certificate is issued by this common name, among the default chain
+   * and the `Link: rel="alternate"` ones (RFC 8555 §7.4.2); the default chain when none matches.
+   */
+  preferredChain?: string;
   /** Solvers in order of preference; each authorization gets the first that fits. */
   solvers: readonly Solver[];
   /** Called after all authorizations are valid; returns the DER CSR. */
@@ -74,6 +79,8 @@ export interface IssueOptions {
 export interface IssueResult {
   order: Order;
   chainPem: string;
+  /** With `preferredChain`: whether a matching chain was found, and the top issuers offered. */
+  preferredChain?: { requested: string; matched: boolean; offered: string[] };
 }
 
 const FIRST_POLL_DELAY_MS = 20;
@@ -171,6 +178,11 @@ async function issue(outer: AcmeClient, opts: IssueOptions, accountUrl: string):
   }
   // once finalized, the certificate exists: an abort from here on lets the download finish
   if (!order.certificate) throw new AkamuError(`order ${order.url} is ${order.status} but has no certificate URL`, 'order-invalid');
+  if (opts.preferredChain !== undefined) {
+    const { chainPem, matched, offered } = await client.downloadPreferredChain(order.certificate, opts.preferredChain);
+    run.log.debug(`certificate ${order.certificate} downloaded (chain issued by '${offered[matched ? offered.length - 1 : 0]}')`);
+    return { order, chainPem, preferredChain: { requested: opts.preferredChain, matched, offered } };
+  }
   const chainPem = await client.downloadCertificate(order.certificate);
   run.log.debug(`certificate ${order.certificate} downloaded`);
   return { order, chainPem };

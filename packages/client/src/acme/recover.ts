@@ -22,6 +22,7 @@
  * expires; it cannot issue a certificate twice (only finalize does, and finalize is only sent again
  * for an order seen `ready`).
  */
+import { linkTargets } from './links.js';
 import { AcmeProblemError } from '../errors.js';
 import type { Identifier } from '../identifiers.js';
 import type { PrivateKey } from '../keys/privateKey.js';
@@ -63,16 +64,6 @@ export function recoverAccount(r: Reader, newAccountUrl: string, key: PrivateKey
   };
 }
 
-/** The `rel="next"` target of Link headers (RFC 8288), if any. */
-function nextLink(link: string | string[] | undefined): string | undefined {
-  const values = Array.isArray(link) ? link : link ? [link] : [];
-  for (const m of values.join(',').matchAll(/<([^>]*)>([^,<]*)/g)) {
-    const rel = /;\s*rel\s*=\s*(?:"([^"]*)"|([^\s;]+))/i.exec(m[2] ?? '');
-    if ((rel?.[1] ?? rel?.[2] ?? '').toLowerCase().split(/\s+/).includes('next')) return m[1];
-  }
-  return undefined;
-}
-
 function sameIdentifiers(a: readonly Identifier[], b: readonly Identifier[]): boolean {
   const key = (i: Identifier): string => `${i.type}:${i.value.toLowerCase()}`;
   const sa = new Set(a.map(key));
@@ -94,7 +85,7 @@ export function recoverOrder(r: Reader, signer: Signer & { kid: string }, want: 
       const res = await r.wire.postAsGet(page, signer, { bound: r.bound });
       const list = res.json;
       if (isObject(list) && Array.isArray(list.orders)) urls.push(...list.orders.filter((u): u is string => typeof u === 'string'));
-      page = nextLink(res.headers.link);
+      page = linkTargets(res.headers.link, 'next')[0];
     }
     for (const url of urls.slice(-MAX_ORDERS_SCANNED).reverse()) {
       const res = await r.wire.postAsGet(url, signer, { bound: r.bound });

@@ -22,7 +22,10 @@ export function refuseWildcards(type: string, identifiers: Identifier[]): void {
 export function refuseIpIdentifiers(type: string, identifiers: Identifier[]): void {
   const ips = identifiers.filter(isIpIdentifier).map((i) => i.value);
   if (ips.length > 0) {
-    throw new UsageError(`${type} cannot validate IP address identifiers: ${ips.join(', ')}`, { hint: { code: 'ip-needs-http-or-tls' } });
+    throw new UsageError(
+      `${type} cannot validate IP address identifiers: ${ips.join(', ')} (an IP address has no DNS name to publish the record under; RFC 8738 §7)`,
+      { hint: { code: 'ip-needs-http-or-tls' } },
+    );
   }
 }
 

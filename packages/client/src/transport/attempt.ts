@@ -11,6 +11,7 @@ import { formatDuration } from '../command.js';
 import { AkamuError, TransportError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { abortedError, hostPort, HttpAttemptError } from './errors.js';
+import { proxyError, proxyRefusal, type ProxyConfig } from './proxy.js';
 import { peerInfo } from './trust.js';
 import type { HttpRequest, HttpResponse, TlsPeerInfo } from './types.js';
 import { connectTarget, describeAttemptFailure, unixTarget } from './unix.js';
@@ -20,6 +21,8 @@ export interface AttemptContext {
   userAgent: string;
   httpAgent: http.Agent;
   httpsAgent: https.Agent;
+  /** Proxy settings (proxy.ts) and the agent tunnelling https requests through the proxy. */
+  proxy?: { config: ProxyConfig; httpsAgent: https.Agent };
   connectTimeoutMs: number;
   requestTimeoutMs: number;
   maxBodyBytes: number;
@@ -33,6 +36,7 @@ export interface AttemptContext {
 export function attempt(ctx: AttemptContext, req: HttpRequest, url: URL, budgetMs?: number): Promise<HttpResponse> {
   const isHttps = url.protocol === 'https:';
   const unix = unixTarget(url);
+  const route = unix ? undefined : ctx.proxy?.config.routeFor(url);
   const headers: Record<string, string> = { 'user-agent': ctx.userAgent };
   for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
   const body = req.body === undefined ? undefined : Buffer.isBuffer(req.body) ? req.body : Buffer.from(req.body, 'utf8');
@@ -60,14 +64,31 @@ export function attempt(ctx: AttemptContext, req: HttpRequest, url: URL, budgetM
       settled = true;
       clearTimers();
       r.destroy();
-      let e = err instanceof AkamuError ? err : describeAttemptFailure(err, url, r.reusedSocket);
+      let e = err instanceof AkamuError ? err
+        // absolute-form through a proxy: a failure before the connection was up is the proxy's
+        : route && !isHttps && !connected && !r.reusedSocket ? proxyError(route, url.origin, err)
+          : describeAttemptFailure(err, url, r.reusedSocket);
       if (e instanceof HttpAttemptError && (connected || r.reusedSocket)) e = e.reached();
       reject(e);
     };
 
-    const options: https.RequestOptions = { method: req.method, headers, agent: isHttps ? ctx.httpsAgent : ctx.httpAgent };
+    const agent = isHttps ? (route && ctx.proxy ? ctx.proxy.httpsAgent : ctx.httpsAgent) : ctx.httpAgent;
+    const options: https.RequestOptions = { method: req.method, headers, agent };
     if (unix) options.socketPath = unix.socketPath;
-    const r = (isHttps ? https : http).request(unix?.url ?? url, options, (res) => {
+    let target: URL | string = unix?.url ?? url;
+    if (route && !isHttps) {
+      // plain http through the proxy: the absolute URL as the request target (RFC 9112 §3.2.2)
+      Object.assign(options, { host: route.host, port: route.port, path: url.href });
+      headers.host = url.host;
+      if (route.authorization) headers['proxy-authorization'] = route.authorization;
+      target = `http://${route.host.includes(':') ? `[${route.host}]` : route.host}:${route.port}`;
+    }
+    const r = (isHttps ? https : http).request(target, options, (res) => {
+      if (route && res.statusCode === 407) {
+        res.resume();
+        fail(proxyRefusal(route, url.origin, 407, res.statusMessage));
+        return;
+      }
       const chunks: Buffer[] = [];
       let size = 0;
       const socket = res.socket as Socket | null;

@@ -22,6 +22,7 @@ import { childLogger, type Logger } from '../log.js';
 import { attempt, type AttemptContext } from './attempt.js';
 import { abortedError, HttpAttemptError } from './errors.js';
 import { backoffMs, DEFAULT_RETRY_POLICY, fits, RETRY_STATUSES, retryOnStatus, sleepUnlessAborted, type RetryPolicy } from './retry.js';
+import { ProxyConfig, ProxyTunnelAgent } from './proxy.js';
 import { trustContext } from './trust.js';
 import { parseUnixUrl } from './unix.js';
 import type { HttpRequest, HttpResponse, TlsPeerInfo, Transport } from './types.js';
@@ -47,6 +48,11 @@ export interface HttpTransportOptions {
   /** Largest response body accepted; default 16 MiB. */
   maxBodyBytes?: number;
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Environment to take proxies from (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`, lower case first;
+   * see proxy.ts), e.g. `process.env`. Default: none, every request connects directly.
+   */
+  proxyEnv?: Readonly<Record<string, string | undefined>>;
 }
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -71,11 +77,15 @@ export class HttpTransport implements Transport {
     };
     this.sleep = opts.sleep ?? defaultSleep;
     this.log = childLogger(opts.log, 'http');
+    const trust = opts.extraCaPem ? { secureContext: trustContext(opts.extraCaPem) } : {};
+    const proxy = opts.proxyEnv ? ProxyConfig.fromEnv(opts.proxyEnv) : undefined;
+    const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this.ctx = {
       userAgent: opts.userAgent,
       httpAgent: new http.Agent({ keepAlive: true }),
-      httpsAgent: new https.Agent({ keepAlive: true, ...(opts.extraCaPem ? { secureContext: trustContext(opts.extraCaPem) } : {}) }),
-      connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+      httpsAgent: new https.Agent({ keepAlive: true, ...trust }),
+      ...(proxy ? { proxy: { config: proxy, httpsAgent: new ProxyTunnelAgent({ keepAlive: true, ...trust }, proxy, connectTimeoutMs, this.log) } } : {}),
+      connectTimeoutMs,
       requestTimeoutMs: opts.requestTimeoutMs ?? 60_000,
       maxBodyBytes: opts.maxBodyBytes ?? 16 * 1024 * 1024,
       log: this.log,
@@ -93,6 +103,7 @@ export class HttpTransport implements Transport {
   close(): void {
     this.ctx.httpAgent.destroy();
     this.ctx.httpsAgent.destroy();
+    this.ctx.proxy?.httpsAgent.destroy();
   }
 
   /** Sends one request, with the retries described above. */

@@ -40,3 +40,17 @@ export function splitPemCertificates(text: string): Buffer[] {
     return b.der;
   });
 }
+
+/** The common name(s) in a certificate's issuer, as node:crypto prints them (`CN=…` lines). */
+function issuerCommonNames(der: Buffer): string[] {
+  return new X509Certificate(der).issuer.split('\n').filter((l) => l.startsWith('CN=')).map((l) => l.slice(3));
+}
+
+/**
+ * The issuer common name of a chain's top certificate (the last one: the root's name for a chain
+ * that ends below the root), as used to choose among a CA's alternate chains; '' when it has none.
+ */
+export function topIssuerName(chainPem: string): string {
+  const ders = splitPemCertificates(chainPem);
+  return issuerCommonNames(ders[ders.length - 1]!)[0] ?? '';
+}

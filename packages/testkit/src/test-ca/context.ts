@@ -9,12 +9,17 @@ import type { Pki } from './pki.js';
 import { AcmeProblem, problem } from './problem.js';
 import { jsonObject } from './b64.js';
 import type { Account, CaState } from './state.js';
+import type { GssapiEabConfig } from './routes-eab.js';
 
 export interface Profile { description: string; validitySeconds: number }
 
 export interface CaConfig {
-  /** EAB key id → HMAC key; non-empty means externalAccountRequired. */
+  /** EAB key id → HMAC key (the static ones, and those GSSAPI EAB handed out). */
   eabKeys: Map<string, Buffer>;
+  /** externalAccountRequired: static EAB keys were given, or GSSAPI EAB hands out kids. */
+  eabRequired: boolean;
+  /** GSSAPI-authenticated EAB (GET /acme/eab), when enabled. */
+  gssapi?: GssapiEabConfig;
   /** Where http-01 / tls-alpn-01 validation connects (every name resolves to this address). */
   http01: { address: string; port: number };
   tlsAlpn01: { address: string; port: number };

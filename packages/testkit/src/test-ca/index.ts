@@ -20,6 +20,12 @@ export interface TestCaOptions {
   socketPath?: string;
   /** EAB keys (kid → base64url HMAC key); when given, an EAB is required (HS256/384/512). */
   eabKeys?: Record<string, string>;
+  /**
+   * GSSAPI-authenticated EAB: GET /acme/eab behind an SPNEGO acceptor with this keytab (the
+   * HTTP/<host> service keys). It hands out a single-use kid + HMAC key bound to the principal and
+   * then requires an EAB; with `issueEab: false` it answers just {"principal"} and requires none.
+   */
+  gssapi?: { keytab: string; issueEab?: boolean };
   /** Where http-01 and tls-alpn-01 validation connect (default: free ports on `validationAddress`). */
   httpPort?: number;
   tlsPort?: number;
@@ -63,6 +69,12 @@ export interface TestCa {
   /** Requests served so far, by "METHOD path"-kind counters and the list of problem types sent. */
   requestCount(): number;
   problemsSent(): string[];
+  /** The Kerberos principal bound to an account by GSSAPI EAB (undefined: none, or no such account). */
+  accountPrincipal(accountUrl: string): string | undefined;
+  /** Principals that GET /acme/eab authenticated, in order. */
+  gssapiAuthenticated(): string[];
+  /** The SPNEGO tokens and HMAC keys of GET /acme/eab (base64url, base64 and hex), to prove none was printed. */
+  gssapiSecrets(): string[];
   stop(): Promise<void>;
 }
 
@@ -100,8 +112,13 @@ export async function startTestCa(opts: TestCaOptions = {}): Promise<TestCa> {
     });
     const server = await listen(onRequest, { port: opts.port, socketPath: opts.socketPath, tls: pki.tlsServer(now()) });
     const state = new CaState(server.base, now);
+    const gssapi = opts.gssapi
+      ? { keytab: opts.gssapi.keytab, issueEab: opts.gssapi.issueEab !== false, pending: new Map<string, string>(), authenticated: [], secrets: [] }
+      : undefined;
     const config: CaConfig = {
       eabKeys: new Map(Object.entries(opts.eabKeys ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64url')])),
+      eabRequired: Object.keys(opts.eabKeys ?? {}).length > 0 || gssapi?.issueEab === true,
+      ...(gssapi ? { gssapi } : {}),
       http01: { address, port: httpPort },
       tlsAlpn01: { address, port: tlsPort },
       dnsServer,
@@ -136,6 +153,9 @@ export async function startTestCa(opts: TestCaOptions = {}): Promise<TestCa> {
       rejectGoodNonces: (count) => nonces.rejectGoodNonces(count),
       requestCount: () => served,
       problemsSent: () => [...problems],
+      accountPrincipal: (accountUrl) => state.accountByUrl(accountUrl)?.kerberosPrincipal,
+      gssapiAuthenticated: () => [...(gssapi?.authenticated ?? [])],
+      gssapiSecrets: () => [...(gssapi?.secrets ?? [])],
       stop: () => {
         stopped ??= (async () => {
           await server.close();

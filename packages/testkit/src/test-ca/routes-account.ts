@@ -4,6 +4,7 @@
 import { parseJws, checkAlg, keyHeader, verifySignature } from './jws.js';
 import { fromJwk } from './keys.js';
 import { verifyEab } from './eab.js';
+import { spendGssapiKid } from './routes-eab.js';
 import {
   accountOf, json, payloadObject, requireEmptyPayload, verifyPost, type CaContext, type CaRequest, type Reply,
 } from './context.js';
@@ -42,15 +43,18 @@ export function newAccount(ctx: CaContext, req: CaRequest): Reply {
     throw problem('malformed', `the terms of service (${ctx.config.termsOfService}) must be agreed to (termsOfServiceAgreed: true)`);
   }
   let eab: unknown;
-  if (ctx.config.eabKeys.size > 0) {
+  let kerberosPrincipal: string | undefined;
+  if (ctx.config.eabRequired) {
     if (body.externalAccountBinding === undefined) throw problem('externalAccountRequired', 'this CA requires an externalAccountBinding');
     eab = verifyEab(body.externalAccountBinding, ctx.config.eabKeys, req.url, post.key);
+    kerberosPrincipal = spendGssapiKid(ctx, parseJws(eab, 'externalAccountBinding').header.kid);
   }
   const id = ctx.state.id();
   const account: Account = {
     id, url: ctx.state.url('acct', id), key: post.key, status: 'valid', contact,
     termsOfServiceAgreed: body.termsOfServiceAgreed === true, orderIds: [],
     ...(eab ? { externalAccountBinding: eab } : {}),
+    ...(kerberosPrincipal !== undefined ? { kerberosPrincipal } : {}),
   };
   ctx.state.accounts.set(id, account);
   ctx.state.accountByKey.set(post.key.thumbprint, id);

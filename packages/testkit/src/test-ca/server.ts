@@ -11,6 +11,7 @@ import { accountOrders, accountResource, keyChange, newAccount } from './routes-
 import { authzResource, challengeResource } from './routes-authz.js';
 import { certificateResource, renewalInfo, revokeCert } from './routes-cert.js';
 import { finalize, newOrder, orderResource } from './routes-order.js';
+import { GSSAPI_EAB_PATH, serveGssapiEab } from './routes-eab.js';
 
 const MAX_BODY = 512 * 1024;
 
@@ -28,7 +29,7 @@ export function directory(ctx: CaContext): Record<string, unknown> {
       ...(ctx.config.termsOfService ? { termsOfService: ctx.config.termsOfService } : {}),
       website: 'https://akamu.invalid/test-ca',
       caaIdentities: ['akamu-test-ca.invalid'],
-      externalAccountRequired: ctx.config.eabKeys.size > 0,
+      externalAccountRequired: ctx.config.eabRequired,
       profiles: Object.fromEntries(Object.entries(ctx.config.profiles).map(([k, p]) => [k, p.description])),
     },
   };
@@ -94,6 +95,15 @@ export function listener(getCtx: () => CaContext, onServed: (s: Served) => void)
     const ctx = getCtx();
     const path = (req.url ?? '/').split('?')[0]!;
     const method = req.method ?? 'GET';
+    const gssapi = ctx.config.gssapi;
+    if (gssapi && path === GSSAPI_EAB_PATH) {
+      // the SPNEGO acceptor answers on the response itself (401 challenges, the mutual token)
+      serveGssapiEab(ctx, gssapi, req, res).then(() => onServed({ reply: { status: res.statusCode }, path, method }), (e: unknown) => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(`internal error: ${(e as Error).message}`);
+      });
+      return;
+    }
     readBody(req)
       .then((body) => handle(ctx, { method, path, url: ctx.state.base + (req.url ?? '/'), headers: req.headers, body }))
       .catch((e: unknown): Reply => {

@@ -18,6 +18,8 @@ export interface Account {
   termsOfServiceAgreed: boolean;
   /** The verified externalAccountBinding JWS, echoed in the account object. */
   externalAccountBinding?: unknown;
+  /** The Kerberos principal whose GSSAPI EAB kid registered the account. */
+  kerberosPrincipal?: string;
   orderIds: string[];
 }
 
