@@ -238,8 +238,8 @@ export interface RenewAllEntry {
   /** When it is due (not-due), or was. */
   dueAt?: Date;
   notAfter?: Date;
-  /** The new certificate's serial (renewed). */
-  serialHex?: string;
+  /** The new certificate's serial, lower-case hex (renewed). */
+  serial?: string;
   deployHook?: HookReport;
   /** The error line (failed, locked). */
   error?: string;
