@@ -28,6 +28,8 @@ export function adviceFor(hint: ErrorHint | undefined): string {
       return hint.postQuantum
         ? '\nThe server does not support the requested key type. Use a classical key type such as ec:P-256, or a CA that supports ML-DSA.'
         : '\nThe server does not support the requested key type. Use another key type such as ec:P-256.';
+    case 'dns-record-not-visible':
+      return ' — wait longer with --dns-propagation-timeout / --poll-timeout, ask another server with --dns-resolver, or skip the check with --no-propagation-check';
     case 'kerberos-binding':
       return ' — install the MIT Kerberos development files (Debian/Ubuntu: apt-get install libkrb5-dev, plus python3, make and g++ to build the binding), then run `npm install kerberos` where akamu-cli is installed';
   }

@@ -45,8 +45,8 @@ function withCertificate<O extends OptionValues, G extends OptionValues>(cmd: Co
     .option('--key-type <TYPE>', 'account key type when generating a new key (default: ec:P-256)')
     .option('--cert-key-type <TYPE>', 'certificate key type (default: ec:P-256)')
     .option('--cert-key <FILE>', 'reuse this certificate private key (generated there if absent)')
-    .option('--challenge <TYPE>', 'http-01, dns-01, dns-persist-01, tls-alpn-01, onion-csr-01 or tkauth-01 (default: http-01)')
-    .option('--dns-hook <CMD>', 'hook program for dns-01 / dns-persist-01 record management (called with add / remove)')
+    .option('--challenge <TYPE>', 'http-01, dns-01, dns-persist-01, dns-account-01, tls-alpn-01, onion-csr-01 or tkauth-01 (default: http-01)')
+    .option('--dns-hook <CMD>', 'hook program for dns-01 / dns-persist-01 record management (called with add / remove; dns-account-01 too)')
     .option('--http-port <PORT>', 'port for the built-in http-01 server (default: 80)')
     .option('--tls-port <PORT>', 'port for the built-in tls-alpn-01 server (default: 443)')
     .option('--onion-key <FILE>', "Ed25519 hidden-service key for onion-csr-01: PKCS#8 PEM or Tor's hs_ed25519_secret_key")
@@ -55,6 +55,17 @@ function withCertificate<O extends OptionValues, G extends OptionValues>(cmd: Co
     .option('--jwtcc <B64URL>', 'base64url DER JWTClaimConstraints blob: the tkauth-01 order identifier (default: the one the Token Authority names)')
     .option('--poll-timeout <SECS>', 'maximum seconds to wait for validation and issuance (default: 120)')
     .option('--profile <NAME>', 'certificate profile to request');
+}
+
+/** The built-in RFC 2136 updater and the propagation check of the DNS challenges (issue, renew). */
+function withDns<O extends OptionValues, G extends OptionValues>(cmd: Command<[], O, G>) {
+  return cmd
+    .option('--dns-rfc2136 <SERVER[:PORT]>', 'publish DNS challenge records by RFC 2136 DNS UPDATE to this primary server (port 53 by default)')
+    .option('--tsig-key <FILE>', 'TSIG key for --dns-rfc2136, in BIND\'s key-file format (hmac-sha256 or hmac-sha512, as tsig-keygen writes it)')
+    .option('--dns-zone <ZONE>', 'zone to update with --dns-rfc2136 (default: found by an SOA query to the server)')
+    .option('--dns-resolver <HOST[:PORT]>', 'check propagation at this DNS server (default: the --dns-rfc2136 server, else the zone\'s authoritative servers)')
+    .option('--dns-propagation-timeout <SECS>', 'longest wait for a DNS record to become visible (default: until --poll-timeout ends; 0 turns the check off)')
+    .option('--no-propagation-check', 'trigger DNS challenges without waiting for their records to be visible');
 }
 
 /** http-01 through an existing web server, and the choice among the CA's chains (issue, renew). */
@@ -106,7 +117,7 @@ function defineKeyChange<G extends OptionValues>(cmd: Sub<G>) {
 }
 
 function defineIssue<G extends OptionValues>(cmd: Sub<G>) {
-  return withHooks(withWebroot(withEab(withCertificate(withServer(cmd.description('obtain a certificate'))))))
+  return withDns(withHooks(withWebroot(withEab(withCertificate(withServer(cmd.description('obtain a certificate')))))))
     .requiredOption('--account-key <FILE>', 'account key PEM (an account is registered if no URL sidecar exists)')
     .option('-d, --domain <DOMAIN>', 'domain to include (repeatable; the first becomes the CN)', collect, [] as string[])
     .requiredOption('--out <FILE>', 'where to write the PEM chain (leaf first)')
@@ -127,7 +138,7 @@ function defineRenew<G extends OptionValues>(cmd: Sub<G>) {
     // no default here: the renewal config's server wins over Let's Encrypt
     .option('--server <URL>', `ACME directory URL (default: the renewal config's, else ${LETS_ENCRYPT_DIRECTORY})`)
     .option('--server-ca <FILE>', 'extra PEM CA certificate to trust for the ACME server');
-  return withHooks(withWebroot(withEab(withCertificate(described))))
+  return withDns(withHooks(withWebroot(withEab(withCertificate(described)))))
     .option('--renewal-config <FILE>', 'load every setting from a .renewal.toml (explicit flags override single fields)')
     .option('--all <DIR>', 'renew every *.renewal.toml below DIR that is due (explicit flags override single fields of each)')
     .option('--concurrency <N>', 'with --all: certificates worked on at once (default: 4)')

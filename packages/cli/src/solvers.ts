@@ -7,14 +7,16 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import {
-  Http01Solver, TlsAlpn01Solver, Dns01Solver, DnsPersist01Solver, OnionCsr01Solver, HookDnsPublisher, ManualDnsPublisher, UsageError, AkamuError,
-  type Solver, type DnsRecord, type Identifier, type TkAuth01Solver,
+  Http01Solver, TlsAlpn01Solver, Dns01Solver, DnsAccount01Solver, DnsPersist01Solver, OnionCsr01Solver, HookDnsPublisher, ManualDnsPublisher,
+  Rfc2136Publisher, DnsPropagationCheck, UsageError, AkamuError,
+  type Solver, type DnsRecord, type DnsPublisher, type Identifier, type Logger, type TkAuth01Solver,
 } from 'akamu-client';
+import type { DnsPlan } from './dns-settings.js';
 import type { OnionKey } from './files/onion-key.js';
 import type { Runtime } from './runtime.js';
 import { WebrootSolver } from './webroot.js';
 
-export const CHALLENGE_TYPES = ['http-01', 'dns-01', 'dns-persist-01', 'tls-alpn-01', 'onion-csr-01', 'tkauth-01'] as const;
+export const CHALLENGE_TYPES = ['http-01', 'dns-01', 'dns-persist-01', 'dns-account-01', 'tls-alpn-01', 'onion-csr-01', 'tkauth-01'] as const;
 
 export interface SolverOptions {
   challenge: string;
@@ -23,6 +25,8 @@ export interface SolverOptions {
   tlsPort: number;
   /** `--onion-key`, already read. */
   onionKey?: OnionKey;
+  /** The RFC 2136 updater and the propagation check (dns-settings.ts); none: hook or prompt, no check. */
+  dns?: DnsPlan;
   /** `--webroot` / `webroot`: http-01 tokens go there instead of the built-in server. */
   webroot?: string;
   /** `webroot_map` (an imported certbot lineage's): per-name webroots. */
@@ -52,7 +56,7 @@ export function makeSolvers(opts: SolverOptions, identifiers: readonly Identifie
   const onlyOnion = opts.challenge === 'onion-csr-01';
   if (!opts.onionKey) {
     if (onlyOnion) throw new UsageError('--onion-key is required for onion-csr-01 challenges');
-    const solver = makeSolver(opts, rt);
+    const solver = makeSolver(opts, identifiers, rt);
     solver.check?.([...identifiers]);
     return [solver];
   }
@@ -65,11 +69,11 @@ export function makeSolvers(opts: SolverOptions, identifiers: readonly Identifie
   if (onlyOnion) {
     if (rest.length > 0) {
       throw new UsageError(`onion-csr-01 can only validate .onion names, not ${rest.map((i) => i.value).join(', ')}; `
-        + 'for those, keep --onion-key and use --challenge http-01, dns-01, dns-persist-01 or tls-alpn-01');
+        + 'for those, keep --onion-key and use --challenge http-01, dns-01, dns-persist-01, dns-account-01 or tls-alpn-01');
     }
     return [onion];
   }
-  const solver = makeSolver(opts, rt);
+  const solver = makeSolver(opts, rest, rt);
   if (rest.length === identifiers.length) rt.log.warn('--onion-key is only used for .onion names; none was asked for');
   if (rest.length > 0) solver.check?.(rest);
   return [onion, solver];
@@ -80,8 +84,8 @@ function usesWebroot(opts: Pick<SolverOptions, 'webroot' | 'webrootMap'>): boole
   return opts.webroot !== undefined || (opts.webrootMap !== undefined && Object.keys(opts.webrootMap).length > 0);
 }
 
-/** The `--challenge` solver (not onion-csr-01: see makeSolvers). */
-function makeSolver(opts: SolverOptions, rt: Runtime): Solver {
+/** The `--challenge` solver (not onion-csr-01: see makeSolvers) for these identifiers. */
+function makeSolver(opts: SolverOptions, identifiers: readonly Identifier[], rt: Runtime): Solver {
   const log = rt.log.child?.('akamu_client') ?? rt.log;
   switch (opts.challenge) {
     case 'http-01':
@@ -93,13 +97,31 @@ function makeSolver(opts: SolverOptions, rt: Runtime): Solver {
       if (!opts.tkauth) throw new UsageError('--tkauth-url is required for tkauth-01 challenges');
       return opts.tkauth;
     default: {
-      const persist = opts.challenge === 'dns-persist-01';
-      const publisher = opts.dnsHook
-        ? new HookDnsPublisher(opts.dnsHook, { log, signal: rt.signal })
-        : new ManualDnsPublisher((r: DnsRecord) => manualDnsPrompt(r, persist, rt));
-      return persist ? new DnsPersist01Solver({ publisher, log }) : new Dns01Solver({ publisher, log });
+      const type = opts.challenge;
+      const publisher = dnsPublisher(opts, identifiers, log, rt);
+      const propagation = opts.dns?.propagation
+        ? new DnsPropagationCheck({ servers: opts.dns.checkServers, timeoutMs: opts.dns.propagation.timeoutMs, log })
+        : undefined;
+      const options = { publisher, log, ...(propagation ? { propagation } : {}) };
+      if (type === 'dns-persist-01') return new DnsPersist01Solver(options);
+      return type === 'dns-account-01' ? new DnsAccount01Solver(options) : new Dns01Solver(options);
     }
   }
+}
+
+/**
+ * Who publishes the records: the RFC 2136 updater (its key and the zones of these names checked
+ * by the solver's start(), before ordering), the `--dns-hook` program, or the manual prompt.
+ */
+function dnsPublisher(opts: SolverOptions, identifiers: readonly Identifier[], log: Logger, rt: Runtime): DnsPublisher {
+  const rfc2136 = opts.dns?.rfc2136;
+  if (rfc2136) {
+    const prefix = opts.challenge === 'dns-persist-01' ? '_validation-persist' : '_acme-challenge';
+    const probeNames = [...new Set(identifiers.map((id) => `${prefix}.${id.value.replace(/^\*\./, '')}.`))];
+    return new Rfc2136Publisher({ server: rfc2136.server, key: rfc2136.key, zone: rfc2136.zone, probeNames, log });
+  }
+  if (opts.dnsHook) return new HookDnsPublisher(opts.dnsHook, { log, signal: rt.signal });
+  return new ManualDnsPublisher((r: DnsRecord) => manualDnsPrompt(r, rt));
 }
 
 /**
@@ -134,10 +156,13 @@ export async function checkHookProgram(command: string, flag: string, env: NodeJ
   fail('not found in PATH');
 }
 
+/** `DNS-01`, `DNS-persist-01`, `DNS-account-01`: how the prompt names the challenge. */
+const promptName = (type: string): string => `DNS-${type.slice('dns-'.length)}`;
+
 /** The reference's manual prompt, line for line. */
-async function manualDnsPrompt(r: DnsRecord, persist: boolean, rt: Runtime): Promise<void> {
+async function manualDnsPrompt(r: DnsRecord, rt: Runtime): Promise<void> {
   const lines = [
-    `${persist ? 'DNS-persist-01' : 'DNS-01'} challenge for ${r.identifier.value}:`,
+    `${promptName(r.challengeType)} challenge for ${r.identifier.value}:`,
     `Name: ${r.name}`,
     'Type: TXT',
     `Value: ${r.value}`,
@@ -146,6 +171,6 @@ async function manualDnsPrompt(r: DnsRecord, persist: boolean, rt: Runtime): Pro
   try {
     await rt.prompt(lines.join('\n'));
   } catch (err) {
-    throw new AkamuError(`${(err as Error).message} — aborting ${persist ? 'dns-persist-01' : 'dns-01'} challenge`, 'aborted');
+    throw new AkamuError(`${(err as Error).message} — aborting ${r.challengeType} challenge`, 'aborted');
   }
 }

@@ -106,8 +106,9 @@ describe('logging, output and error texts of the reference', () => {
 
   it('the manual DNS prompt prints the reference\'s lines exactly', { timeout: 60_000 }, async () => {
     const out = join(env.dir, 'prompt', 'c.pem');
+    // the propagation check asks challtestsrv (the system's resolvers know no prompt.example)
     const child = spawn(process.execPath, [cliBin, 'issue', ...env.server, '--account-key', env.key, '--challenge', 'dns-01',
-      '-d', '*.prompt.example', '--out', out], { stdio: ['pipe', 'pipe', 'pipe'] });
+      '-d', '*.prompt.example', '--dns-resolver', `127.0.0.1:${env.pebble.dnsPort}`, '--out', out], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     let answered = false;
     child.stderr.on('data', async (d: Buffer) => {

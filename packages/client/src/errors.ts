@@ -46,6 +46,8 @@ export type ErrorHint =
   | { code: 'ip-needs-http-or-tls' }
   /** The server does not accept signatures of this JWS algorithm (the key type must change, or the CA). */
   | { code: 'unsupported-algorithm'; algorithm: string; postQuantum: boolean }
+  /** A published DNS record did not become visible in time (a longer wait, or no check, would help). */
+  | { code: 'dns-record-not-visible' }
   /** Kerberos needs the optional binding: the system's krb5 development files and the `kerberos` package. */
   | { code: 'kerberos-binding' };
 

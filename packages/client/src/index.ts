@@ -56,14 +56,19 @@ export type {
 } from './acme/types.js';
 
 // ---- Challenges: solvers and DNS publishers -----------------------------------------------------
-export type { Solver, ChallengeContext, DnsRecord, DnsPublisher } from './challenges/types.js';
+export type { Solver, ChallengeContext, DnsRecord, DnsPublisher, DnsPropagation } from './challenges/types.js';
 export { Http01Solver, type Http01SolverOptions } from './challenges/http01.js';
 export { TlsAlpn01Solver, type TlsAlpn01SolverOptions } from './challenges/tlsAlpn01.js';
 export { Dns01Solver, type Dns01SolverOptions } from './challenges/dns01.js';
+export { DnsAccount01Solver } from './challenges/dnsAccount01.js';
 export { DnsPersist01Solver, type DnsPersist01SolverOptions } from './challenges/dnsPersist01.js';
 export { OnionCsr01Solver, type OnionCsr01SolverOptions } from './challenges/onionCsr01.js';
 export { TkAuth01Solver, type TkAuth01SolverOptions } from './challenges/tkauth01.js';
 export { onionAddress } from './onion.js';
 export { HookDnsPublisher, type HookDnsPublisherOptions } from './challenges/hook.js';
 export { ManualDnsPublisher } from './challenges/manual.js';
+export { Rfc2136Publisher, type Rfc2136PublisherOptions } from './dns/rfc2136.js';
+export { DnsPropagationCheck, type DnsPropagationCheckOptions } from './dns/propagation.js';
+export type { DnsServerAddress } from './dns/exchange.js';
+export type { TsigKey, TsigAlgorithm } from './dns/tsig.js';
 export { runCommand, type CommandOptions, type CommandOutcome } from './command.js';

@@ -7,28 +7,12 @@
 import { createHash } from 'node:crypto';
 import { UsageError } from './errors.js';
 import type { Identifier } from './identifiers.js';
+import { base32 } from './jose/base32.js';
 import { b64uDecode } from './jose/base64url.js';
 import type { PrivateKey } from './keys/privateKey.js';
 
 const VERSION = 0x03;
 const CHECKSUM_PREFIX = Buffer.from('.onion checksum');
-const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
-
-/** RFC 4648 base32 in lower case, without padding (35 bytes → 56 characters). */
-function base32(bytes: Uint8Array): string {
-  let out = '';
-  let bits = 0;
-  let value = 0;
-  for (const b of bytes) {
-    value = ((value << 8) | b) & 0xffff;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  return bits > 0 ? out + BASE32[(value << (5 - bits)) & 31] : out;
-}
 
 /**
  * The v3 onion address of an Ed25519 key (the onion service's identity key, or its 32-byte public

@@ -15,6 +15,7 @@ export {
   type FaultProxy, type FaultProxyOptions, type FaultRule, type Fault, type RequestClass, type ProxiedRequest,
 } from './fault-proxy.js';
 export { startTestCa, type TestCa, type TestCaOptions, type CertState } from './test-ca/index.js';
+export { startBind, type Bind, type BindKey, type BindOptions, type BindZone } from './bind.js';
 export { startKdc, kdcAvailable, kerberosSkip, type Kdc, type KdcOptions } from './kdc.js';
 export { acceptNegotiate, type AcceptOptions } from './spnego-acceptor.js';
 export { startTokenAuthority, EJCC_CONFIDENCE, EJCC_PRIORITY, type TokenAuthority, type TokenAuthorityOptions, type TokenAuthorityRequest } from './token-authority.js';

@@ -29,6 +29,11 @@ export interface PebbleOptions {
   env?: Record<string, string>;
   /** Additional raw keys merged into Pebble's config object. */
   config?: Record<string, unknown>;
+  /**
+   * The DNS server Pebble's VA asks (`HOST:PORT`, e.g. a private BIND's); default challtestsrv's.
+   * challtestsrv still runs (its management API stays usable) but Pebble no longer resolves through it.
+   */
+  dnsServer?: string;
   /** Give up waiting for Pebble after this long. Default 30 s. */
   startTimeoutMs?: number;
 }
@@ -303,7 +308,7 @@ async function startOnce(opts: PebbleOptions, bins: { pebble: string; challtests
     PEBBLE_AUTHZREUSE: String(opts.authzReuse ?? 0),
     ...(opts.env ?? {}),
   };
-  const pb = spawnLogged(bins.pebble, ['-config', cfgPath, '-dnsserver', `127.0.0.1:${dnsPort}`], pebbleEnv, logPath, dir);
+  const pb = spawnLogged(bins.pebble, ['-config', cfgPath, '-dnsserver', opts.dnsServer ?? `127.0.0.1:${dnsPort}`], pebbleEnv, logPath, dir);
 
   const caPem = readFileSync(tls.caPemPath, 'utf8');
   const directoryUrl = `https://127.0.0.1:${acmePort}/dir`;

@@ -23,6 +23,7 @@ import { RENEWAL_FIELDS, renderRenewalConfig, renewalConfigFromOptions, renewalC
 import { identifiersFromFlags, normalizeIdentifiers } from '../identifiers.js';
 import { checkDnsHook, makeSolvers } from '../solvers.js';
 import { loadOnionKey } from '../files/onion-key.js';
+import { planDns, type DnsPlan } from '../dns-settings.js';
 import { planHooks, type HookPlan } from '../hooks.js';
 import { deployAfter, failureHook } from './hook-steps.js';
 import { planTkauth, tkauthIdentifiers } from '../tkauth.js';
@@ -31,7 +32,7 @@ import { planTkauth, tkauthIdentifiers } from '../tkauth.js';
  * What an issuance is planned from: the issue flags, with identifiers instead of `-d` strings and
  * numbers as given (strings from flags, numbers from a renewal config; both are checked).
  */
-export interface IssueSettings extends Omit<IssueOptions, 'domain' | 'httpPort' | 'tlsPort' | 'pollTimeout' | 'hookTimeout' | 'contact' | 'agreeTos'> {
+export interface IssueSettings extends Omit<IssueOptions, 'domain' | 'httpPort' | 'tlsPort' | 'pollTimeout' | 'hookTimeout' | 'contact' | 'agreeTos' | 'dnsPropagationTimeout' | 'propagationCheck'> {
   identifiers: Identifier[];
   /** `--contact` (issue): the contacts of an account this run registers. */
   contact?: string[];
@@ -40,6 +41,9 @@ export interface IssueSettings extends Omit<IssueOptions, 'domain' | 'httpPort' 
   httpPort?: string | number;
   tlsPort?: string | number;
   pollTimeout?: string | number;
+  dnsPropagationTimeout?: string | number;
+  /** false: `--no-propagation-check`. */
+  propagationCheck?: boolean;
   /** `webroot_map` of a renewal config (an imported certbot lineage): per-name webroots. */
   webrootMap?: Record<string, string>;
   hookTimeout?: string | number;
@@ -74,6 +78,8 @@ export interface IssuePlan {
   solvers: Solver[];
   /** The tkauth-01 solver (among `solvers`); with no identifiers yet, it asks the Token Authority for one. */
   tkauth?: TkAuth01Solver;
+  /** The RFC 2136 updater and the propagation check, as checked (dns-settings.ts). */
+  dns: DnsPlan;
   /** The contacts an account registered by this run gets. */
   contacts: string[];
   /** The account's contacts when already known (a renewal config's); else they are asked for. */
@@ -171,7 +177,8 @@ export async function planIssue(
   const httpPort = parsePort(String(opts.httpPort ?? RENEWAL_FIELDS.http_port.default), '--http-port');
   const tlsPort = parsePort(String(opts.tlsPort ?? RENEWAL_FIELDS.tls_port.default), '--tls-port');
   const onionKey = opts.onionKey !== undefined ? await loadOnionKey(opts.onionKey) : undefined;
-  const made = makeSolvers({ challenge, dnsHook: opts.dnsHook, httpPort, tlsPort, onionKey, tkauth, webroot: opts.webroot, webrootMap: opts.webrootMap }, identifiers, rt);
+  const dns = await planDns(opts, challenge, rt);
+  const made = makeSolvers({ challenge, dnsHook: opts.dnsHook, httpPort, tlsPort, onionKey, tkauth, webroot: opts.webroot, webrootMap: opts.webrootMap, dns }, identifiers, rt);
   const solvers = extra.shareSolvers ? extra.shareSolvers(made, { httpPort, tlsPort }) : made;
   if (opts.dnsHook !== undefined && challenge.startsWith('dns-')) await checkDnsHook(opts.dnsHook);
   const hooks = await planHooks(opts);
@@ -200,7 +207,7 @@ export async function planIssue(
     if (certKey.isNew) await checkOutputTarget(certKey.path, 'certificate key');
     for (const path of [paths.chain, paths.config, ...(certKey.isNew ? [paths.key] : [])]) await checkWritable(path);
     return {
-      opts, identifiers, accountKeyType, eab, pollTimeout, challenge, httpPort, tlsPort, solvers, tkauth,
+      opts, identifiers, accountKeyType, eab, pollTimeout, challenge, httpPort, tlsPort, solvers, tkauth, dns,
       contacts: extra.contacts ?? opts.contact ?? [], certKey, set, existingAccountKey, accountUrl, eabKidForConfig: extra.eabKidForConfig ?? opts.eabKid, hooks,
       ...(extra.contacts ? { accountContacts: extra.contacts } : {}),
     };
@@ -425,6 +432,12 @@ function renewalConfig(plan: IssuePlan, certKeyType: KeyType, profile: string | 
     failureHook: hookPath(plan.hooks.failure),
     hookTimeout: opts.hookTimeout !== undefined ? plan.hooks.timeoutMs / 1000 : undefined,
     onionKey: opts.onionKey !== undefined ? resolve(opts.onionKey) : undefined,
+    // the DNS settings only for the challenge types that use them (dns-settings.ts decides)
+    dnsRfc2136: plan.dns.config.dnsRfc2136,
+    tsigKey: plan.dns.config.tsigKey !== undefined ? resolve(plan.dns.config.tsigKey) : undefined,
+    dnsZone: plan.dns.config.dnsZone,
+    dnsResolver: plan.dns.config.dnsResolver,
+    dnsPropagationTimeout: plan.dns.config.dnsPropagationTimeout,
     gssapiKeytab: opts.gssapiKeytab !== undefined ? resolve(opts.gssapiKeytab) : undefined,
     // webroots are kept only for http-01, the challenge that uses them
     webroot: plan.challenge === 'http-01' && opts.webroot !== undefined ? resolve(opts.webroot) : undefined,

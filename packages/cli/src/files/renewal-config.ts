@@ -46,6 +46,14 @@ export const RENEWAL_FIELDS = {
   eab_key: { type: 'string', option: 'eabKey', written: false },
   gssapi_keytab: { type: 'string', option: 'gssapiKeytab' },
   dns_hook: { type: 'string', option: 'dnsHook' },
+  /** `--dns-rfc2136`: the primary server updated by RFC 2136 (`HOST[:PORT]`). */
+  dns_rfc2136: { type: 'string', option: 'dnsRfc2136' },
+  /** `--tsig-key`: the key file's absolute path; the secret itself is never written here. */
+  tsig_key: { type: 'string', option: 'tsigKey' },
+  dns_zone: { type: 'string', option: 'dnsZone' },
+  dns_resolver: { type: 'string', option: 'dnsResolver' },
+  /** `--dns-propagation-timeout`; 0 = no propagation check (`--no-propagation-check`). */
+  dns_propagation_timeout: { type: 'seconds', option: 'dnsPropagationTimeout' },
   /** Run after each issuance or renewal (hooks.ts); `failure_hook` after one failed. */
   deploy_hook: { type: 'string', option: 'deployHook' },
   failure_hook: { type: 'string', option: 'failureHook' },

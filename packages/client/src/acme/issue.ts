@@ -155,7 +155,7 @@ async function issue(outer: AcmeClient, opts: IssueOptions, accountUrl: string):
     for (const a of authzs) if (a.status !== 'pending') opts.events?.onAuthorizationDone?.(a);
     const dead = authzs.filter((a) => a.status !== 'valid' && a.status !== 'pending');
     if (dead.length > 0) throw new AuthorizationFailedError(dead);
-    const work = authzs.filter((a) => a.status === 'pending').map((a) => assign(client, a, opts.solvers, accountUrl));
+    const work = authzs.filter((a) => a.status === 'pending').map((a) => assign(client, a, opts.solvers, accountUrl, run));
     run.log.debug(`order ${order.url}: ${work.length} of ${authzs.length} authorization(s) to solve`, {
       solvers: [...new Set(work.map((w) => w.solver.type))],
     });
@@ -207,7 +207,7 @@ async function placeOrder(client: AcmeClient, run: Run): Promise<Order> {
   }
 }
 
-function assign(client: AcmeClient, a: Authorization, solvers: readonly Solver[], accountUrl: string): Assignment {
+function assign(client: AcmeClient, a: Authorization, solvers: readonly Solver[], accountUrl: string, run: Run): Assignment {
   const { solver, challenge } = chooseSolver(solvers, a);
   const ctx: ChallengeContext = {
     authorization: a,
@@ -217,6 +217,8 @@ function assign(client: AcmeClient, a: Authorization, solvers: readonly Solver[]
     accountUrl,
     thumbprint: client.accountThumbprint(),
     directory: client.directory,
+    deadline: run.deadline,
+    ...(run.signal ? { signal: run.signal } : {}),
   };
   return { ctx, solver };
 }

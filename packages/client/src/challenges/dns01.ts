@@ -3,7 +3,7 @@ import type { Identifier } from '../identifiers.js';
 import { dns01TxtValue } from '../jose/challenge.js';
 import { type Logger, silentLogger } from '../log.js';
 import { baseDomain, refuseIpIdentifiers } from './common.js';
-import type { ChallengeContext, DnsPublisher, DnsRecord, Solver } from './types.js';
+import type { ChallengeContext, DnsPropagation, DnsPublisher, DnsRecord, Solver } from './types.js';
 
 /** `_acme-challenge.<identifier without *.>.` (FQDN with trailing dot). */
 export function dns01RecordName(identifierValue: string): string {
@@ -26,7 +26,19 @@ export function dns01Record(ctx: ChallengeContext): DnsRecord {
 
 export interface Dns01SolverOptions {
   publisher: DnsPublisher;
+  /** Wait until each record is visible before the challenge is triggered (e.g. a DnsPropagationCheck). */
+  propagation?: DnsPropagation;
   log?: Logger;
+}
+
+/**
+ * Publishes a record through the publisher, then (with a propagation check) waits, within the
+ * run's deadline, until it is visible: the challenge is triggered only after prepare() returns.
+ */
+export async function publishRecord(record: DnsRecord, ctx: ChallengeContext, opts: Dns01SolverOptions, log: Logger): Promise<void> {
+  log.debug(`${record.challengeType}: publishing TXT record`, { name: record.name, value: record.value });
+  await opts.publisher.add(record);
+  if (opts.propagation) await opts.propagation.wait(record, { deadline: ctx.deadline, signal: ctx.signal });
 }
 
 /**
@@ -34,12 +46,12 @@ export interface Dns01SolverOptions {
  * Cleanup never throws: a failing `remove` is reported to the logger at warn.
  */
 export class Dns01Solver implements Solver {
-  readonly type = 'dns-01';
-  private readonly publisher: DnsPublisher;
-  private readonly log: Logger;
+  readonly type: string = 'dns-01';
+  protected readonly opts: Dns01SolverOptions;
+  protected readonly log: Logger;
 
   constructor(opts: Dns01SolverOptions) {
-    this.publisher = opts.publisher;
+    this.opts = opts;
     this.log = opts.log ?? silentLogger;
   }
 
@@ -48,20 +60,29 @@ export class Dns01Solver implements Solver {
     refuseIpIdentifiers(this.type, identifiers);
   }
 
+  /** The publisher's own checks (e.g. an RFC 2136 key), before anything is ordered. */
+  async start(): Promise<void> {
+    await this.opts.publisher.start?.();
+  }
+
+  /** The record this solver publishes for a challenge. */
+  protected record(ctx: ChallengeContext): DnsRecord {
+    return dns01Record(ctx);
+  }
+
   async prepare(ctx: ChallengeContext): Promise<void> {
-    const record = dns01Record(ctx);
-    this.log.debug('dns-01: publishing TXT record', { name: record.name, value: record.value });
-    await this.publisher.add(record);
+    await publishRecord(this.record(ctx), ctx, this.opts, this.log);
   }
 
   async cleanup(ctx: ChallengeContext): Promise<void> {
-    if (!this.publisher.remove) return;
-    const record = dns01Record(ctx);
+    const { publisher } = this.opts;
+    if (!publisher.remove) return;
+    const record = this.record(ctx);
     try {
-      this.log.debug('dns-01: removing TXT record', { name: record.name });
-      await this.publisher.remove(record);
+      this.log.debug(`${this.type}: removing TXT record`, { name: record.name });
+      await publisher.remove(record);
     } catch (err) {
-      this.log.warn(`dns-01 cleanup of ${record.name} failed: ${err instanceof Error ? err.message : String(err)}`, {
+      this.log.warn(`${this.type} cleanup of ${record.name} failed: ${err instanceof Error ? err.message : String(err)}`, {
         record: record.name,
       });
     }

@@ -15,7 +15,8 @@ import { normalizeDnsName } from '../identifiers.js';
 import { b64u } from '../jose/base64url.js';
 import { type Logger, silentLogger } from '../log.js';
 import { baseDomain, refuseIpIdentifiers } from './common.js';
-import type { ChallengeContext, DnsPublisher, DnsRecord, Solver } from './types.js';
+import { publishRecord } from './dns01.js';
+import type { ChallengeContext, DnsPropagation, DnsPublisher, DnsRecord, Solver } from './types.js';
 
 /** The draft's limit on the issuer list (1..10 entries). */
 export const DNS_PERSIST_MAX_ISSUERS = 10;
@@ -128,6 +129,8 @@ export function dnsPersistRecord(ctx: ChallengeContext): DnsRecord {
 
 export interface DnsPersist01SolverOptions {
   publisher: DnsPublisher;
+  /** Wait until each record is visible before the challenge is triggered (e.g. a DnsPropagationCheck). */
+  propagation?: DnsPropagation;
   log?: Logger;
 }
 
@@ -137,12 +140,17 @@ export interface DnsPersist01SolverOptions {
  */
 export class DnsPersist01Solver implements Solver {
   readonly type = 'dns-persist-01';
-  private readonly publisher: DnsPublisher;
+  private readonly opts: DnsPersist01SolverOptions;
   private readonly log: Logger;
 
   constructor(opts: DnsPersist01SolverOptions) {
-    this.publisher = opts.publisher;
+    this.opts = opts;
     this.log = opts.log ?? silentLogger;
+  }
+
+  /** The publisher's own checks (e.g. an RFC 2136 key), before anything is ordered. */
+  async start(): Promise<void> {
+    await this.opts.publisher.start?.();
   }
 
   /** DNS-based validation cannot cover IP address identifiers. */
@@ -151,9 +159,7 @@ export class DnsPersist01Solver implements Solver {
   }
 
   async prepare(ctx: ChallengeContext): Promise<void> {
-    const record = dnsPersistRecord(ctx);
-    this.log.debug('dns-persist-01: publishing TXT record', { name: record.name, value: record.value });
-    await this.publisher.add(record);
+    await publishRecord(dnsPersistRecord(ctx), ctx, this.opts, this.log);
   }
 
   async responsePayload(): Promise<object> {

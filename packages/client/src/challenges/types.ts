@@ -10,6 +10,10 @@ export interface ChallengeContext {
   accountUrl: string;
   thumbprint: string;
   directory: Directory;
+  /** The run's deadline (epoch ms by the issuance's clock): a solver's own waiting must end by it. */
+  deadline?: number;
+  /** Aborted when the issuance is interrupted: a solver's own waiting ends at once. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -48,6 +52,17 @@ export interface DnsRecord {
 }
 
 export interface DnsPublisher {
+  /**
+   * Gets ready for an issuance and checks what can be checked before anything is ordered (e.g. an
+   * RFC 2136 key and zone); called through the solver's start(), so more than once: make it idempotent.
+   */
+  start?(): Promise<void>;
   add(r: DnsRecord): Promise<void>;
   remove?(r: DnsRecord): Promise<void>;
+}
+
+/** Waits until a published record is visible in the DNS (see DnsPropagationCheck). */
+export interface DnsPropagation {
+  /** Resolves once `record.value` is seen at `record.name`; rejects at the deadline or on abort. */
+  wait(record: DnsRecord, bound?: { deadline?: number; signal?: AbortSignal }): Promise<void>;
 }
