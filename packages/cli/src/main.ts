@@ -163,7 +163,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         if (collector) session.result = result;
         else text.renderResult(result, lines);
         // the work is done and shown, but part of it failed (a deploy hook, a certificate of renew --all)
-        if ('failure' in result && typeof result.failure === 'string') throw new ResultFailure(result.failure);
+        if (!collector && failureOf(result) !== undefined) throw new ResultFailure(failureOf(result)!);
       } finally {
         progress?.stop();
         unwatch();
@@ -186,7 +186,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       return INTERRUPTS[session.interrupted];
     }
     if (session.collector && session.result) io.out(session.collector.result(session.result));
-    return 0;
+    // a result whose work partly failed (its `failure` is in the document) exits 1
+    return session.result && failureOf(session.result) !== undefined ? 1 : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return 0;
@@ -201,6 +202,11 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     session.progress?.stop();
     session.prompter?.close();
   }
+}
+
+/** A result's `failure`: the work is done but part of it failed (a deploy hook, a certificate of renew --all). */
+function failureOf(result: CommandResult): string | undefined {
+  return 'failure' in result && typeof result.failure === 'string' ? result.failure : undefined;
 }
 
 /**

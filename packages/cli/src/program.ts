@@ -3,7 +3,7 @@
  * command module: each action imports its command when it runs, so `--version` and `--help` stay
  * cheap. The option types every command receives are inferred from these definitions.
  */
-import { Command, Option, type OptionValues } from '@commander-js/extra-typings';
+import { Argument, Command, Option, type OptionValues } from '@commander-js/extra-typings';
 import { DEFAULT_CERTBOT_DIR, LETS_ENCRYPT_DIRECTORY } from './defaults.js';
 import { CLI_VERSION } from './version.js';
 import type { CommandResult } from './results.js';
@@ -50,9 +50,9 @@ function withCertificate<O extends OptionValues, G extends OptionValues>(cmd: Co
     .option('--http-port <PORT>', 'port for the built-in http-01 server (default: 80)')
     .option('--tls-port <PORT>', 'port for the built-in tls-alpn-01 server (default: 443)')
     .option('--onion-key <FILE>', "Ed25519 hidden-service key for onion-csr-01: PKCS#8 PEM or Tor's hs_ed25519_secret_key")
-    .option('--tkauth-url <URL>', 'Token Authority URL for tkauth-01 (not supported yet)')
-    .option('--tkauth-keytab <FILE>', 'Kerberos keytab for the Token Authority (not supported yet)')
-    .option('--jwtcc <B64URL>', 'JWTClaimConstraints identifier for tkauth-01 (not supported yet)')
+    .option('--tkauth-url <URL>', 'Token Authority URL for tkauth-01: https:// (trusting --server-ca too) or http+unix://')
+    .option('--tkauth-keytab <FILE>', 'Kerberos keytab for SPNEGO authentication to the Token Authority (tkauth-01)')
+    .option('--jwtcc <B64URL>', 'base64url DER JWTClaimConstraints blob: the tkauth-01 order identifier (default: the one the Token Authority names)')
     .option('--poll-timeout <SECS>', 'maximum seconds to wait for validation and issuance (default: 120)')
     .option('--profile <NAME>', 'certificate profile to request');
 }
@@ -192,6 +192,11 @@ export type ListOptions = ArgOptionsOf<typeof defineList>;
 export type CaInfoOptions = OptionsOf<typeof defineCaInfo>;
 export type InstallTimerOptions = ArgOptionsOf<typeof defineInstallTimer>;
 
+function defineCompletion<G extends OptionValues>(cmd: Sub<G>) {
+  return cmd.description('print a shell completion script (bash, zsh or fish), generated from this command tree')
+    .addArgument(new Argument('<shell>', 'the shell to complete for').choices(['bash', 'zsh', 'fish'] as const));
+}
+
 export type RegisterOptions = OptionsOf<typeof defineRegister>;
 export type DeregisterOptions = OptionsOf<typeof defineDeregister>;
 export type ShowOptions = OptionsOf<typeof defineShow>;
@@ -250,5 +255,8 @@ export function buildProgram(runner: CommandRunner, output: { writeOut(s: string
   const install = program.command('install').description('install akamu into the system');
   defineInstallTimer(install.command('timer'))
     .action((dir, opts) => runner.run(async (rt) => (await import('./commands/install-timer.js')).installTimer(dir, opts, rt)));
+  // the script is generated from `program` itself when it runs: every command of the tree, wherever defined
+  defineCompletion(program.command('completion')).action((shell) =>
+    runner.run(async () => (await import('./commands/completion.js')).completion(program, shell)));
   return program;
 }

@@ -197,7 +197,8 @@ export interface CertbotImportResult {
 export type CommandResult =
   | AccountRegisterResult | AccountShowResult | AccountUpdateResult | AccountDeregisterResult | AccountKeyChangeResult
   | IssueResult | RenewResult | RevokeResult | CertbotListResult | CertbotImportResult | RenewAllResult
-  | ListResult | CaInfoResult | InstallTimerResult;
+  | ListResult | CaInfoResult | InstallTimerResult
+  | CompletionResult;
 
 /** Milestones reported while a command runs (see the top of this file). */
 export type CommandEvent =
@@ -241,8 +242,8 @@ export interface RenewAllEntry {
   /** When it is due (not-due), or was. */
   dueAt?: Date;
   notAfter?: Date;
-  /** The new certificate's serial (renewed). */
-  serialHex?: string;
+  /** The new certificate's serial, lower-case hex (renewed). */
+  serial?: string;
   deployHook?: HookReport;
   /** The error line (failed, locked). */
   error?: string;
@@ -390,6 +391,15 @@ export interface InstallTimerResult {
   enableCommands: string[];
   /** No renewal config below the directory yet (the timer is installed all the same). */
   noRenewalConfigs: boolean;
+}
+
+export type CompletionShell = 'bash' | 'zsh' | 'fish';
+
+/** `completion <shell>`: the completion script for that shell, generated from the command tree. */
+export interface CompletionResult {
+  command: 'completion';
+  shell: CompletionShell;
+  script: string;
 }
 
 /**

@@ -77,22 +77,22 @@ class ServerCertificateLog implements Transport {
   }
 }
 
-/** Checks `--server`; true for an http+unix:// URL (a Unix socket: no TLS). */
-export function checkServerUrl(server: string): boolean {
+/** Checks `--server` (or another server URL flag); true for an http+unix:// URL (a Unix socket: no TLS). */
+export function checkServerUrl(server: string, flag = '--server'): boolean {
   let url: URL;
   try {
     url = new URL(server);
   } catch {
-    throw new UsageError(`--server '${server}' is not a URL`);
+    throw new UsageError(`${flag} '${server}' is not a URL`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:' && url.protocol !== 'http+unix:') {
-    throw new UsageError(`--server '${server}' must be an https://, http:// or http+unix:// URL`);
+    throw new UsageError(`${flag} '${server}' must be an https://, http:// or http+unix:// URL`);
   }
   if (url.protocol !== 'http+unix:') return false;
   try {
     unixSocketPath(url);
   } catch (err) {
-    throw new UsageError(`--server ${(err as Error).message}`);
+    throw new UsageError(`${flag} ${(err as Error).message}`);
   }
   return true;
 }

@@ -1,6 +1,7 @@
 /**
  * Picking the challenge solvers: the `--challenge` one, and onion-csr-01 first with `--onion-key`;
- * and checking their local needs (the DNS hook program) before ordering.
+ * and checking their local needs (the DNS hook program) before ordering. The tkauth-01 solver is
+ * made by tkauth.ts (its flags) and handed in.
  */
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
@@ -8,7 +9,7 @@ import { delimiter, join } from 'node:path';
 import {
   Http01Solver, TlsAlpn01Solver, Dns01Solver, DnsAccount01Solver, DnsPersist01Solver, OnionCsr01Solver, HookDnsPublisher, ManualDnsPublisher,
   Rfc2136Publisher, DnsPropagationCheck, UsageError, AkamuError,
-  type Solver, type DnsRecord, type DnsPublisher, type Identifier, type Logger,
+  type Solver, type DnsRecord, type DnsPublisher, type Identifier, type Logger, type TkAuth01Solver,
 } from 'akamu-client';
 import { CertbotHookDnsPublisher, CertbotHookHttp01Solver, CertbotHooks } from './certbot/hook-runtime.js';
 import type { DnsPlan } from './dns-settings.js';
@@ -17,7 +18,6 @@ import type { Runtime } from './runtime.js';
 import { WebrootSolver } from './webroot.js';
 
 export const CHALLENGE_TYPES = ['http-01', 'dns-01', 'dns-persist-01', 'dns-account-01', 'tls-alpn-01', 'onion-csr-01', 'tkauth-01'] as const;
-const SUPPORTED_NOW = new Set(['http-01', 'dns-01', 'dns-persist-01', 'dns-account-01', 'tls-alpn-01', 'onion-csr-01']);
 
 export interface SolverOptions {
   challenge: string;
@@ -32,6 +32,8 @@ export interface SolverOptions {
   webroot?: string;
   /** `webroot_map` (an imported certbot lineage's): per-name webroots. */
   webrootMap?: Record<string, string>;
+  /** The tkauth-01 solver (tkauth.ts), for `--challenge tkauth-01`. */
+  tkauth?: TkAuth01Solver;
   /** An imported certbot lineage's manual hooks (`certbot_auth_hook`, `certbot_cleanup_hook`): run through /bin/sh as certbot did. */
   certbotAuthHook?: string;
   certbotCleanupHook?: string;
@@ -41,7 +43,6 @@ export function checkChallengeType(type: string): void {
   if (!(CHALLENGE_TYPES as readonly string[]).includes(type)) {
     throw new UsageError(`unsupported challenge type '${type}'; supported: ${CHALLENGE_TYPES.join(', ')}`);
   }
-  if (!SUPPORTED_NOW.has(type)) throw new UsageError(`--challenge ${type} is not supported yet; use http-01, dns-01, dns-persist-01, dns-account-01, tls-alpn-01 or onion-csr-01`);
 }
 
 const isOnionName = (id: Identifier): boolean => id.type === 'dns' && id.value.endsWith('.onion');
@@ -100,6 +101,9 @@ function makeSolver(opts: SolverOptions, identifiers: readonly Identifier[], rt:
       return new Http01Solver({ port: opts.httpPort, log });
     case 'tls-alpn-01':
       return new TlsAlpn01Solver({ port: opts.tlsPort, log });
+    case 'tkauth-01':
+      if (!opts.tkauth) throw new UsageError('--tkauth-url is required for tkauth-01 challenges');
+      return opts.tkauth;
     default: {
       const type = opts.challenge;
       const publisher = dnsPublisher(opts, identifiers, log, rt, certbot);

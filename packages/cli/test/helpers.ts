@@ -83,6 +83,22 @@ export async function verifyChain(env: Env, chainPath: string, keyPath: string):
   return openssl(['x509', '-in', leafPath, '-noout', '-text', '-serial']);
 }
 
+/**
+ * The leaf of a chain file (written beside it as `<dir>/leaf-*.pem`), after openssl has verified
+ * the chain up to the root in `caPemPath`.
+ */
+export async function verifiedLeaf(caPemPath: string, dir: string, chainPath: string): Promise<{ path: string; pem: string }> {
+  const blocks = readFileSync(chainPath, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g) ?? [];
+  assert.ok(blocks.length >= 2, 'leaf and intermediate');
+  const { writeFileSync } = await import('node:fs');
+  const leaf = join(dir, `leaf-${Date.now()}.pem`);
+  const rest = join(dir, `rest-${Date.now()}.pem`);
+  writeFileSync(leaf, blocks[0]!);
+  writeFileSync(rest, blocks.slice(1).join(''));
+  assert.match(await openssl(['verify', '-CAfile', caPemPath, '-untrusted', rest, leaf]), /: OK/);
+  return { path: leaf, pem: blocks[0]! };
+}
+
 export function serialOf(text: string): string {
   const m = /serial=([0-9A-Fa-f]+)/.exec(text);
   assert.ok(m, 'serial in openssl output');

@@ -349,9 +349,9 @@ describe('the JSON renderer in-process', () => {
     assert.deepEqual(plain({ at: new Date('2027-01-02T03:04:05Z'), gone: undefined, list: [new Date(0)], m: new Map([['k', 1]]), s: new Set(['a']), n: 10n }),
       { at: '2027-01-02T03:04:05.000Z', list: ['1970-01-01T00:00:00.000Z'], m: { k: 1 }, s: ['a'], n: '10' });
     // a result type the renderer has never seen (as other commands add them) is printed as it is
-    const future = { command: 'ca info', directory: 'https://ca.test/dir', profiles: { short: 'six days' }, checkedAt: new Date(0) } as unknown as CommandResult;
+    const future = { command: 'some future command', directory: 'https://ca.test/dir', profiles: { short: 'six days' }, checkedAt: new Date(0) } as unknown as CommandResult;
     assert.deepEqual(JSON.parse(new JsonCollector().result(future)), {
-      version: 1, command: 'ca info', directory: 'https://ca.test/dir', profiles: { short: 'six days' }, checkedAt: '1970-01-01T00:00:00.000Z', events: [], notes: [],
+      version: 1, command: 'some future command', directory: 'https://ca.test/dir', profiles: { short: 'six days' }, checkedAt: '1970-01-01T00:00:00.000Z', events: [], notes: [],
     });
   });
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'smol-toml';
 import { startTestCa, type TestCa } from '../../testkit/src/index.js';
-import { assertFailure, assertSuccess, openssl, runCli, snapshot, tempDir } from './helpers.js';
+import { assertFailure, assertSuccess, openssl, runCli, snapshot, tempDir, verifiedLeaf } from './helpers.js';
 
 const SEED = Buffer.from('33a7e5c16e0308a3e6a0e7f4a621b3caad9ed1acdb3f78369b1377c5e6050278', 'hex');
 const EXPANDED = Buffer.from(
@@ -52,13 +52,7 @@ describe('onion-csr-01 against the test CA', { timeout: 180_000 }, () => {
 
   /** The leaf's SANs, after openssl has verified the chain up to the test CA's root. */
   async function verifiedSans(chainPath: string, certKeyPath: string): Promise<string> {
-    const blocks = readFileSync(chainPath, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g) ?? [];
-    assert.ok(blocks.length >= 2, 'leaf and intermediate');
-    const leaf = join(dir, `leaf-${Date.now()}.pem`);
-    const rest = join(dir, `rest-${Date.now()}.pem`);
-    writeFileSync(leaf, blocks[0]!);
-    writeFileSync(rest, blocks.slice(1).join(''));
-    assert.match(await openssl(['verify', '-CAfile', ca.caPemPath, '-untrusted', rest, leaf]), /: OK/);
+    const { path: leaf } = await verifiedLeaf(ca.caPemPath, dir, chainPath);
     // the certificate is the certificate key's, never the onion key's
     const certPub = await openssl(['x509', '-in', leaf, '-noout', '-pubkey']);
     assert.equal(certPub, await openssl(['pkey', '-in', certKeyPath, '-pubout']));

@@ -63,6 +63,7 @@ export { Dns01Solver, type Dns01SolverOptions } from './challenges/dns01.js';
 export { DnsAccount01Solver } from './challenges/dnsAccount01.js';
 export { DnsPersist01Solver, type DnsPersist01SolverOptions } from './challenges/dnsPersist01.js';
 export { OnionCsr01Solver, type OnionCsr01SolverOptions } from './challenges/onionCsr01.js';
+export { TkAuth01Solver, type TkAuth01SolverOptions } from './challenges/tkauth01.js';
 export { onionAddress } from './onion.js';
 export { HookDnsPublisher, type HookDnsPublisherOptions } from './challenges/hook.js';
 export { ManualDnsPublisher } from './challenges/manual.js';

@@ -18,3 +18,4 @@ export { startTestCa, type TestCa, type TestCaOptions, type CertState } from './
 export { startBind, type Bind, type BindKey, type BindOptions, type BindZone } from './bind.js';
 export { startKdc, kdcAvailable, kerberosSkip, type Kdc, type KdcOptions } from './kdc.js';
 export { acceptNegotiate, type AcceptOptions } from './spnego-acceptor.js';
+export { startTokenAuthority, EJCC_CONFIDENCE, EJCC_PRIORITY, type TokenAuthority, type TokenAuthorityOptions, type TokenAuthorityRequest } from './token-authority.js';

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import {
   PrivateKey, UsageError, AkamuError, parseKeyType, issueCertificate, buildCsr, splitPemCertificates, certificateFacts,
-  publicKeyMatches, type KeyType, type AcmeClient, type Authorization, type Identifier, type IssueEvents, type Logger, type Solver,
+  publicKeyMatches, type KeyType, type AcmeClient, type Authorization, type Identifier, type IssueEvents, type Logger, type Solver, type TkAuth01Solver,
 } from 'akamu-client';
 import { registerAccount, saveGeneratedKey } from '../account-session.js';
 import { StepError } from '../errors.js';
@@ -26,6 +26,7 @@ import { loadOnionKey } from '../files/onion-key.js';
 import { planDns, type DnsPlan } from '../dns-settings.js';
 import { planHooks, type HookPlan } from '../hooks.js';
 import { deployAfter, failureHook } from './hook-steps.js';
+import { planTkauth, tkauthIdentifiers } from '../tkauth.js';
 
 /**
  * What an issuance is planned from: the issue flags, with identifiers instead of `-d` strings and
@@ -78,6 +79,8 @@ export interface IssuePlan {
   tlsPort: number;
   /** In order of preference (onion-csr-01 first when there is an onion key); one is chosen per authorization. */
   solvers: Solver[];
+  /** The tkauth-01 solver (among `solvers`); with no identifiers yet, it asks the Token Authority for one. */
+  tkauth?: TkAuth01Solver;
   /** The RFC 2136 updater and the propagation check, as checked (dns-settings.ts). */
   dns: DnsPlan;
   /** The contacts an account registered by this run gets. */
@@ -103,12 +106,6 @@ interface CertKeyPlan {
   /** Recorded in the renewal config (`reuse_key`), so renewals keep the pin. */
   pinned: boolean;
 }
-
-const NOT_YET: [keyof IssueSettings, string][] = [
-  ['tkauthUrl', '--tkauth-url (tkauth-01)'],
-  ['tkauthKeytab', '--tkauth-keytab (tkauth-01)'],
-  ['jwtcc', '--jwtcc (tkauth-01)'],
-];
 
 async function planCertKey(path: string, rule: CertKeyRule, rt: Runtime): Promise<CertKeyPlan> {
   const { pinned } = rule;
@@ -169,22 +166,23 @@ export async function planIssue(
   rt: Runtime,
   extra: { contacts?: string[]; certKeyRule?: CertKeyRule; eabKidForConfig?: string; set?: CertificateSet; shareSolvers?: ShareSolvers } = {},
 ): Promise<IssuePlan> {
-  for (const [flag, name] of NOT_YET) {
-    if (opts[flag] !== undefined) throw new UsageError(`${name} is not supported yet`);
-  }
-  const identifiers = normalizeIdentifiers(opts.identifiers);
+  const challenge = opts.challenge ?? RENEWAL_FIELDS.challenge_type.default;
+  const tkauth = await planTkauth({ ...opts, challenge }, rt);
+  // tkauth-01 without --jwtcc and without a stored identifier: the Token Authority names it, once
+  // the account key is known (executeIssue)
+  const given = tkauth ? tkauthIdentifiers(opts.jwtcc, opts.identifiers) : opts.identifiers;
+  const identifiers = tkauth && given.length === 0 ? [] : normalizeIdentifiers(given);
   if (opts.preferredChain !== undefined && opts.preferredChain.trim() === '') throw new UsageError('--preferred-chain needs an issuer common name');
   // the defaults are the renewal config's (the reference gives the same ones for the flags)
   const accountKeyType = parseKeyType(opts.keyType ?? RENEWAL_FIELDS.account_key_type.default);
   const eab = await parseEab(opts);
   const pollTimeout = parsePositiveSeconds(String(opts.pollTimeout ?? RENEWAL_FIELDS.poll_timeout.default), '--poll-timeout');
-  const challenge = opts.challenge ?? RENEWAL_FIELDS.challenge_type.default;
   const httpPort = parsePort(String(opts.httpPort ?? RENEWAL_FIELDS.http_port.default), '--http-port');
   const tlsPort = parsePort(String(opts.tlsPort ?? RENEWAL_FIELDS.tls_port.default), '--tls-port');
   const onionKey = opts.onionKey !== undefined ? await loadOnionKey(opts.onionKey) : undefined;
   const dns = await planDns(opts, challenge, rt);
   const made = makeSolvers({
-    challenge, dnsHook: opts.dnsHook, httpPort, tlsPort, onionKey, webroot: opts.webroot, webrootMap: opts.webrootMap, dns,
+    challenge, dnsHook: opts.dnsHook, httpPort, tlsPort, onionKey, tkauth, webroot: opts.webroot, webrootMap: opts.webrootMap, dns,
     certbotAuthHook: opts.certbotAuthHook, certbotCleanupHook: opts.certbotCleanupHook,
   }, identifiers, rt);
   const solvers = extra.shareSolvers ? extra.shareSolvers(made, { httpPort, tlsPort }) : made;
@@ -215,7 +213,7 @@ export async function planIssue(
     if (certKey.isNew) await checkOutputTarget(certKey.path, 'certificate key');
     for (const path of [paths.chain, paths.config, ...(certKey.isNew ? [paths.key] : [])]) await checkWritable(path);
     return {
-      opts, identifiers, accountKeyType, eab, pollTimeout, challenge, httpPort, tlsPort, solvers, dns,
+      opts, identifiers, accountKeyType, eab, pollTimeout, challenge, httpPort, tlsPort, solvers, tkauth, dns,
       contacts: extra.contacts ?? opts.contact ?? [], certKey, set, existingAccountKey, accountUrl, eabKidForConfig: extra.eabKidForConfig ?? opts.eabKid, hooks,
       ...(extra.contacts ? { accountContacts: extra.contacts } : {}),
     };
@@ -364,12 +362,13 @@ export async function withListeners<T>(plan: IssuePlan, work: () => Promise<T>):
 }
 
 /** Order, validate, finalize, download; then write key, chain and renewal config together. */
-export async function executeIssue(plan: IssuePlan, client: AcmeClient, rt: Runtime, extra: { replaces?: string } = {}): Promise<IssueResult> {
-  const { opts } = plan;
+export async function executeIssue(planned: IssuePlan, client: AcmeClient, rt: Runtime, extra: { replaces?: string } = {}): Promise<IssueResult> {
+  const { opts } = planned;
   warnUnknownProfile(client, opts.profile, rt);
-  suggestShortlivedProfile(client, plan, rt);
-  const used = await useAccount(client, plan, rt);
+  suggestShortlivedProfile(client, planned, rt);
+  const used = await useAccount(client, planned, rt);
   const { account } = used;
+  const plan = await withAuthorityIdentifier(planned, client);
   const contacts = contactsOf(client, used, rt);
 
   const result = await orderCertificate(client, plan, extra.replaces, rt, contacts.start);
@@ -406,6 +405,16 @@ export async function executeIssue(plan: IssuePlan, client: AcmeClient, rt: Runt
   };
 }
 
+/**
+ * tkauth-01 with no identifier yet (no --jwtcc, none stored): the one the Token Authority vouches
+ * for this account, asked before ordering (a Token Authority failure orders nothing).
+ */
+async function withAuthorityIdentifier(plan: IssuePlan, client: AcmeClient): Promise<IssuePlan> {
+  if (!plan.tkauth || plan.identifiers.length > 0) return plan;
+  const identifier = await plan.tkauth.identifierFromAuthority(client.accountJwk());
+  return { ...plan, identifiers: [identifier] };
+}
+
 /** What `renew --renewal-config` needs to repeat this issuance; paths are made absolute for cron. */
 function renewalConfig(plan: IssuePlan, certKeyType: KeyType, profile: string | undefined, contacts: string[]): RenewalConfig {
   const { opts } = plan;
@@ -440,6 +449,10 @@ function renewalConfig(plan: IssuePlan, certKeyType: KeyType, profile: string | 
     webroot: plan.challenge === 'http-01' && opts.webroot !== undefined ? resolve(opts.webroot) : undefined,
     webrootMap: plan.challenge === 'http-01' && opts.webrootMap ? resolvedMap(opts.webrootMap) : undefined,
     preferredChain: opts.preferredChain,
+    // the Token Authority settings only for tkauth-01 (the identifier itself is in `domains`)
+    tkauthUrl: plan.tkauth ? opts.tkauthUrl : undefined,
+    tkauthKeytab: plan.tkauth && opts.tkauthKeytab !== undefined ? resolve(opts.tkauthKeytab) : undefined,
+    jwtcc: plan.tkauth ? opts.jwtcc : undefined,
     profile,
   }, { contacts, reuse_key: plan.certKey.pinned ? true : undefined });
 }

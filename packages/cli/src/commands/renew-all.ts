@@ -1,7 +1,8 @@
 /**
  * `akamu-cli renew --all DIR`: every `*.renewal.toml` below DIR, renewed when due, in this one
- * process with at most `--concurrency` certificates at once. Each certificate is locked as a single
- * renew locks it; one that another run holds is reported `locked`, not waited for. The CA's
+ * process with at most `--concurrency` certificates at once. A certificate that is due is locked as
+ * a single renew locks it (a set no run is writing is checked without its lock: the check only
+ * reads); one that another run holds is reported `locked`, not waited for. The CA's
  * connection, directory, account sessions and challenge listeners are shared (fleet-sessions.ts), and
  * ARI answers are kept beside each certificate until their Retry-After (files/ari-cache.ts), so an
  * hourly run costs little. Ends with one result: a line per certificate and the counts; exit 1 when
@@ -148,7 +149,7 @@ function describeRenewal(entry: RenewAllEntry, r: RenewResult, decision: Renewal
     return;
   }
   entry.status = r.failure !== undefined ? 'failed' : 'renewed';
-  entry.serialHex = r.issued.certificate.serial;
+  entry.serial = r.issued.certificate.serial;
   entry.notAfter = r.issued.certificate.notAfter;
   if (r.issued.deployHook) entry.deployHook = r.issued.deployHook;
   if (r.failure !== undefined) entry.error = r.failure;

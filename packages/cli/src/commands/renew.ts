@@ -39,9 +39,10 @@ async function mergeWithConfig(opts: RenewOptions): Promise<Merged> {
     const { accountKey, out } = opts;
     if (accountKey === undefined) throw new UsageError('--account-key is required unless --renewal-config is given');
     if (out === undefined) throw new UsageError('--out is required unless --renewal-config is given');
-    if (!identifiers) throw new UsageError('-d DOMAIN is required unless --renewal-config is given');
+    // tkauth-01: the identifier is --jwtcc's or the Token Authority's
+    if (!identifiers && opts.challenge !== 'tkauth-01') throw new UsageError('-d DOMAIN is required unless --renewal-config is given');
     return {
-      opts: { ...flags, server: opts.server ?? LETS_ENCRYPT_DIRECTORY, accountKey, out, identifiers },
+      opts: { ...flags, server: opts.server ?? LETS_ENCRYPT_DIRECTORY, accountKey, out, identifiers: identifiers ?? [] },
       certKeyRule: { pinned: opts.certKey !== undefined, requested, fallbackType: RENEWAL_FIELDS.cert_key_type.default },
       certForAri: cert,
       certGiven: cert !== undefined,

@@ -9,11 +9,10 @@
  */
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
-import { UsageError, b64u, certificateFacts, renewalDecision, type AcmeClient, type RenewalInfo } from 'akamu-client';
+import { PrivateKey, UsageError, b64u, certificateFacts, renewalDecision, type AcmeClient, type RenewalInfo } from 'akamu-client';
 import type { RenewResult } from '../results.js';
 import type { Runtime } from '../runtime.js';
 import { CHAIN_FILE_LIMIT, SMALL_FILE_LIMIT, InputFileError, describeFsError, readInputFile, readInputText } from '../files/read-input.js';
-import { loadKeyFile } from '../files/keys.js';
 import type { CertificateSetPaths } from '../files/cert-set.js';
 import { ariCacheEntry, ariCacheFresh, cachedRenewalInfo, readAriCacheEntry, writeAriCacheEntry, type AriCacheEntry } from '../files/ari-cache.js';
 
@@ -117,14 +116,16 @@ async function keyMatches(
   const keyPath = paths.key;
   let why: string;
   try {
-    const bytes = matched !== undefined ? await readInputFile(keyPath, SMALL_FILE_LIMIT).catch(() => undefined) : undefined;
-    if (bytes && sha256(bytes) === matched) return { ok: true, keySha256: matched };
-    const key = await loadKeyFile(keyPath, 'certificate key');
+    // read once: hashed, and parsed only when the hash is not the one known to match
+    const bytes = await readInputFile(keyPath, SMALL_FILE_LIMIT).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw new Error(describeFsError(err));
+    });
+    const keySha256 = bytes ? sha256(bytes) : undefined;
+    if (keySha256 !== undefined && keySha256 === matched) return { ok: true, keySha256 };
+    const key = bytes ? await PrivateKey.fromPemAsync(bytes) : undefined;
     const spki = leafSpki ?? (await certificateFacts(certText)).spkiDer;
-    if (key && spki.equals(key.publicKeyDer())) {
-      const now = await readInputFile(keyPath, SMALL_FILE_LIMIT).catch(() => undefined);
-      return { ok: true, ...(now ? { keySha256: sha256(now) } : {}) };
-    }
+    if (key && spki.equals(key.publicKeyDer())) return { ok: true, ...(keySha256 !== undefined ? { keySha256 } : {}) };
     why = key ? 'does not match the certificate' : 'is missing';
   } catch (err) {
     why = `cannot be used (${(err as Error).message})`;

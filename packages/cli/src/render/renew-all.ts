@@ -15,7 +15,7 @@ export function entryLine(e: RenewAllEntry): string {
   let why: string;
   switch (e.status) {
     case 'renewed':
-      why = `${e.reason ?? 'issued'}${e.serialHex ? `; serial ${e.serialHex.toUpperCase()}` : ''}${e.notAfter ? `, not after ${iso(e.notAfter)}` : ''}`;
+      why = `${e.reason ?? 'issued'}${e.serial ? `; serial ${e.serial.toUpperCase()}` : ''}${e.notAfter ? `, not after ${iso(e.notAfter)}` : ''}`;
       break;
     case 'not-due':
       why = `${e.dueAt ? `due at ${iso(e.dueAt)}` : 'not due'} (${e.reason ?? 'expiry'}${e.ariCached ? ', ARI cached' : ''})`;

@@ -12,6 +12,7 @@ import type {
 } from '../results.js';
 import { describeCarryOver } from './carry-over.js';
 import { renderRenewAll } from './renew-all.js';
+import { renderCompletion } from './completion.js';
 
 /** Where lines go (without their newline). */
 export interface TextOutput {
@@ -107,6 +108,8 @@ export function renderResult(r: CommandResult, o: TextOutput): void {
       return renderInstallTimer(r, o);
     case 'renew --all':
       return renderRenewAll(r, o);
+    case 'completion':
+      return renderCompletion(r, o);
   }
 }
 

@@ -219,7 +219,7 @@ export class AcmeWire {
       for (;;) {
         const header = 'kid' in signer ? { kid: signer.kid, nonce, url } : { jwk: signer.jwk, nonce, url };
         const jws = signJws(signer.key, header, payload);
-        this.log.trace(`JWS for POST ${url}`, { protected: header, payload: payload ?? '' });
+        this.log.trace(`JWS for POST ${url}`, { protected: header, payload: loggablePayload(payload) });
         const headers: Record<string, string> = { 'content-type': 'application/jose+json' };
         if (opts.accept) headers.accept = opts.accept;
         let res: HttpResponse;
@@ -299,4 +299,14 @@ function toAcmeResponse(url: string, res: HttpResponse, parseJson: boolean): Acm
     }
   }
   return out;
+}
+
+/** Payload members that are bearer secrets (a tkauth-01 token): never logged, not even at trace. */
+const SECRET_MEMBERS = ['tkauth'];
+
+/** A payload as it may be logged: secret members replaced by a note. */
+function loggablePayload(payload: object | undefined): object | string {
+  if (!payload) return '';
+  const secret = SECRET_MEMBERS.filter((m) => Object.hasOwn(payload, m));
+  return secret.length === 0 ? payload : { ...payload, ...Object.fromEntries(secret.map((m) => [m, '(secret, not logged)'])) };
 }

@@ -51,6 +51,11 @@ export function thumbprint(jwk: Jwk): string {
 
 /** RFC 9447 `atc.fingerprint`: `SHA256 ` + colon-separated uppercase hex of the raw thumbprint. */
 export function rfc9447Fingerprint(jwk: Jwk): string {
-  const hex = thumbprintBytes(jwk).toString('hex').toUpperCase();
+  return fingerprintOfThumbprint(thumbprintBytes(jwk));
+}
+
+/** The RFC 9447 fingerprint of a raw SHA-256 thumbprint (32 bytes). */
+export function fingerprintOfThumbprint(raw: Uint8Array): string {
+  const hex = Buffer.from(raw).toString('hex').toUpperCase();
   return `SHA256 ${hex.match(/../g)!.join(':')}`;
 }

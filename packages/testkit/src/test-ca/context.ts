@@ -10,6 +10,7 @@ import { AcmeProblem, problem } from './problem.js';
 import { jsonObject } from './b64.js';
 import type { Account, CaState } from './state.js';
 import type { GssapiEabConfig } from './routes-eab.js';
+import type { TokenAuthorityTrust } from './tkauth.js';
 
 export interface Profile { description: string; validitySeconds: number }
 
@@ -30,6 +31,8 @@ export interface CaConfig {
   defaultProfile: string;
   /** Time between finalize and the certificate (the order is `processing` meanwhile). */
   finalizeDelayMs: number;
+  /** The Token Authority whose tokens prove authority-token identifiers (tkauth-01); none: such identifiers are unsupported. */
+  tokenAuthority?: TokenAuthorityTrust;
 }
 
 export interface CaContext {

@@ -1,5 +1,5 @@
 // PKCS#10 CSRs (RFC 2986): parse, verify the self-signature (every key type the CA issues for,
-// ML-DSA included), and read the names (CN + SAN) and attributes.
+// ML-DSA included), and read the names (CN + SAN, authority-token extensions) and attributes.
 
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CertificationRequest } from '@peculiar/asn1-csr';
@@ -7,6 +7,7 @@ import { Extensions, Name, SubjectAlternativeName } from '@peculiar/asn1-x509';
 import { checkX509SigAlg, fromSpki, type PublicKey } from './keys.js';
 import { canonicalIp } from './identifiers.js';
 import { problem, type Identifier } from './problem.js';
+import { AUTHORITY_TOKEN_OIDS, isAuthorityTokenType } from './tkauth.js';
 
 const OID_CN = '2.5.4.3';
 const OID_SAN = '2.5.29.17';
@@ -22,6 +23,8 @@ export interface ParsedCsr {
   otherNames: string[];
   /** Attribute OID → the DER of each value (extensionRequest included). */
   attributes: Map<string, Buffer[]>;
+  /** Requested extension OID → its extnValue contents. */
+  extensions: Map<string, Buffer>;
 }
 
 /** Parse and verify a DER CSR; every fault is a badCSR problem. */
@@ -49,6 +52,7 @@ export function parseCsr(der: Buffer): ParsedCsr {
   }
   const sans: Identifier[] = [];
   const otherNames: string[] = [];
+  const extensions = new Map<string, Buffer>();
   const extReq = attributes.get(OID_EXTENSION_REQUEST);
   if (extReq) {
     if (extReq.length !== 1) throw problem('badCSR', 'extensionRequest must have exactly one value');
@@ -57,6 +61,10 @@ export function parseCsr(der: Buffer): ParsedCsr {
       exts = AsnConvert.parse(extReq[0]!, Extensions);
     } catch {
       throw problem('badCSR', 'the CSR extensionRequest does not parse');
+    }
+    for (const e of exts) {
+      if (extensions.has(e.extnID)) throw problem('badCSR', `the CSR requests extension ${e.extnID} twice`);
+      extensions.set(e.extnID, Buffer.from(e.extnValue.buffer));
     }
     for (const e of exts.filter((x) => x.extnID === OID_SAN)) {
       const san = AsnConvert.parse(e.extnValue.buffer, SubjectAlternativeName);
@@ -67,7 +75,7 @@ export function parseCsr(der: Buffer): ParsedCsr {
       }
     }
   }
-  return { key, spki: key.spki, commonNames: commonNames(info.subject), sans, otherNames, attributes };
+  return { key, spki: key.spki, commonNames: commonNames(info.subject), sans, otherNames, attributes, extensions };
 }
 
 function commonNames(subject: Name): string[] {
@@ -80,11 +88,33 @@ function commonNames(subject: Name): string[] {
   return out;
 }
 
-/** Check that the CSR asks for exactly the order's identifiers (CN, if any, must be one of them). */
+/**
+ * Authority-token identifiers (RFC 9448, RFC 9118) are requested as their extension, whose value
+ * is the identifier's DER: each one of the order must be there with exactly that DER, and none
+ * that the order does not have.
+ */
+function checkAuthorityTokenExtensions(csr: ParsedCsr, identifiers: Identifier[]): void {
+  for (const [type, oid] of Object.entries(AUTHORITY_TOKEN_OIDS)) {
+    const wanted = identifiers.filter((i) => i.type === type);
+    const got = csr.extensions.get(oid);
+    if (wanted.length > 1) throw problem('badCSR', `a certificate can carry one ${type} extension; the order has ${wanted.length} ${type} identifiers`);
+    if (wanted.length === 0 && got) throw problem('badCSR', `the CSR requests a ${type} extension (${oid}) the order has no identifier for`);
+    if (wanted.length === 1 && !got) throw problem('badCSR', `the CSR does not request the ${type} extension (${oid}) of the order's identifier`);
+    if (wanted.length === 1 && !got!.equals(Buffer.from(wanted[0]!.value, 'base64url'))) {
+      throw problem('badCSR', `the CSR's ${type} extension is not the DER of the order's identifier`);
+    }
+  }
+}
+
+/**
+ * Check that the CSR asks for exactly the order's identifiers (CN, if any, must be one of them;
+ * authority-token identifiers as their extension).
+ */
 export function checkCsrNames(csr: ParsedCsr, identifiers: Identifier[]): void {
   if (csr.otherNames.length > 0) throw problem('badCSR', `the CSR asks for names of unsupported kinds: ${csr.otherNames.join(', ')}`);
+  checkAuthorityTokenExtensions(csr, identifiers);
   const key = (i: Identifier) => `${i.type}:${i.value}`;
-  const want = new Set(identifiers.map(key));
+  const want = new Set(identifiers.filter((i) => !isAuthorityTokenType(i.type)).map(key));
   const got = new Set(csr.sans.map(key));
   for (const cn of csr.commonNames) {
     const asIp = canonicalIp(cn);

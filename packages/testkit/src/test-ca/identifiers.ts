@@ -1,9 +1,11 @@
-// Order identifiers (RFC 8555 §7.1.4, RFC 8738 ip, RFC 9799 .onion): what the test CA accepts,
-// and v3 onion addresses (Tor rend-spec: base32(pubkey || checksum || 0x03)).
+// Order identifiers (RFC 8555 §7.1.4, RFC 8738 ip, RFC 9799 .onion; RFC 9448 and the JWTClaimConstraints
+// draft when a Token Authority is trusted): what the test CA accepts, and v3 onion addresses (Tor
+// rend-spec: base32(pubkey || checksum || 0x03)).
 
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { AcmeProblem, type Identifier, type ProblemDocument } from './problem.js';
+import { authorityTokenValueProblem, isAuthorityTokenType } from './tkauth.js';
 
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const ONION_V3 = /^[a-z2-7]{56}\.onion$/;
@@ -76,8 +78,11 @@ function dnsProblem(value: string): string | undefined {
   return undefined;
 }
 
-/** Validate newOrder identifiers; refusals come as one problem with a subproblem per identifier. */
-export function checkIdentifiers(value: unknown): Identifier[] {
+/**
+ * Validate newOrder identifiers; refusals come as one problem with a subproblem per identifier.
+ * Authority-token identifiers (tkauth-01) only with `authorityTokens` (a trusted Token Authority).
+ */
+export function checkIdentifiers(value: unknown, opts: { authorityTokens?: boolean } = {}): Identifier[] {
   if (!Array.isArray(value) || value.length === 0) throw new AcmeProblem('malformed', 'identifiers must be a non-empty array');
   if (value.length > 100) throw new AcmeProblem('rejectedIdentifier', 'at most 100 identifiers per order');
   const out: Identifier[] = [];
@@ -91,6 +96,7 @@ export function checkIdentifiers(value: unknown): Identifier[] {
     let why: string | undefined;
     if (type === 'dns') why = dnsProblem(v);
     else if (type === 'ip') why = !isIP(v) ? 'not an IP address' : canonicalIp(v) !== v ? `not in canonical form (${canonicalIp(v)})` : undefined;
+    else if (opts.authorityTokens && isAuthorityTokenType(type)) why = authorityTokenValueProblem(v);
     else {
       unsupported = true;
       subproblems.push({ type: 'urn:ietf:params:acme:error:unsupportedIdentifier', detail: `identifier type "${type}" is not supported`, identifier: id });

@@ -1,7 +1,7 @@
 // startTestCa(): the project's own strict ACME server (RFC 8555 + EAB, ARI, profiles, tls-alpn-01,
-// onion-csr-01, ML-DSA and EdDSA JWS), on loopback HTTPS or a Unix socket.
+// onion-csr-01, tkauth-01, ML-DSA and EdDSA JWS), on loopback HTTPS or a Unix socket.
 
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -9,6 +9,7 @@ import { freePort } from '../pebble.js';
 import { startChalltestsrv, type Challtestsrv } from './challtestsrv.js';
 import type { CaConfig, CaContext, Profile } from './context.js';
 import { NoncePool } from './nonces.js';
+import { fromSpki } from './keys.js';
 import { Pki } from './pki.js';
 import { listen, listener, PATHS } from './server.js';
 import { CaState } from './state.js';
@@ -40,6 +41,12 @@ export interface TestCaOptions {
   finalizeDelayMs?: number;
   /** The CA's clock (default: the wall clock). */
   now?: () => Date;
+  /**
+   * Trust this Token Authority (its token-signing public key, PEM): authority-token identifiers
+   * (TNAuthList, JWTClaimConstraints, EnhancedJWTClaimConstraints) are then ordered with tkauth-01.
+   * `url` is given to clients as the challenge's `token-authority`.
+   */
+  tokenAuthority?: { publicKeyPem: string; url?: string };
 }
 
 export interface CertState { status: 'valid' | 'revoked'; reason?: number; revokedAt?: Date; certId: string; accountUrl: string }
@@ -82,6 +89,11 @@ const DEFAULT_PROFILES: Record<string, Profile> = {
   default: { description: 'The default profile (90 days)', validitySeconds: 90 * 86400 },
   shortlived: { description: 'A short-lived profile (6 days)', validitySeconds: 6 * 86400 },
 };
+
+function tokenAuthorityTrust(ta: { publicKeyPem: string; url?: string }): CaConfig['tokenAuthority'] {
+  const spki = createPublicKey(ta.publicKeyPem).export({ type: 'spki', format: 'der' });
+  return { key: fromSpki(spki, 'serverInternal'), ...(ta.url ? { url: ta.url } : {}) };
+}
 
 /** Start the test CA. Call stop() when done. */
 export async function startTestCa(opts: TestCaOptions = {}): Promise<TestCa> {
@@ -126,6 +138,7 @@ export async function startTestCa(opts: TestCaOptions = {}): Promise<TestCa> {
       profiles: opts.profiles ?? DEFAULT_PROFILES,
       defaultProfile: Object.keys(opts.profiles ?? DEFAULT_PROFILES)[0]!,
       finalizeDelayMs: opts.finalizeDelayMs ?? 0,
+      ...(opts.tokenAuthority ? { tokenAuthority: tokenAuthorityTrust(opts.tokenAuthority) } : {}),
     };
     const authKey = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }) as Record<string, string>;
     ctx = { state, nonces, pki, now, config, authKey: { kty: 'OKP', crv: 'Ed25519', x: authKey.x! } };

@@ -12,6 +12,7 @@ import {
 } from '@peculiar/asn1-x509';
 import { pem } from './b64.js';
 import type { Identifier } from './problem.js';
+import { AUTHORITY_TOKEN_OIDS } from './tkauth.js';
 
 const ECDSA_SHA256 = '1.2.840.10045.4.3.2';
 const OID = {
@@ -96,8 +97,14 @@ function caCert(cn: string, issuer: CaCert | undefined, now: Date, days: number)
 }
 
 function sanOf(identifiers: Identifier[]): SubjectAlternativeName {
-  return new SubjectAlternativeName(identifiers.map((i) =>
+  return new SubjectAlternativeName(identifiers.filter((i) => i.type === 'dns' || i.type === 'ip').map((i) =>
     new GeneralName(i.type === 'ip' ? { iPAddress: i.value } : { dNSName: i.value })));
+}
+
+/** The RFC 8226 / RFC 9118 extension of each authority-token identifier: its DER, non-critical. */
+function authorityTokenExtensions(identifiers: Identifier[]): Extension[] {
+  return identifiers.filter((i) => Object.hasOwn(AUTHORITY_TOKEN_OIDS, i.type)).map((i) =>
+    new Extension({ extnID: AUTHORITY_TOKEN_OIDS[i.type]!, critical: false, extnValue: new OctetString(Buffer.from(i.value, 'base64url')) }));
 }
 
 export class Pki {
@@ -127,8 +134,13 @@ export class Pki {
   private leaf(issuer: CaCert, spki: Buffer, identifiers: Identifier[], family: string, notBefore: Date, notAfter: Date): IssuedLeaf {
     const serial = randomSerial();
     const first = identifiers.find((i) => i.type === 'dns' && i.value.length <= 64);
-    const subject = first ? new Name([new RelativeDistinguishedName([
-      new AttributeTypeAndValue({ type: OID.cn, value: new AttributeValue({ utf8String: first.value }) })])]) : new Name([]);
+    const names = identifiers.filter((i) => i.type === 'dns' || i.type === 'ip');
+    const tokens = authorityTokenExtensions(identifiers);
+    // without a name the subject must not be empty (RFC 5280 §4.1.2.6): an authority-token
+    // certificate is named for its identifier type
+    const cn = first?.value ?? (names.length === 0 ? identifiers[0]?.type : undefined);
+    const subject = cn ? new Name([new RelativeDistinguishedName([
+      new AttributeTypeAndValue({ type: OID.cn, value: new AttributeValue({ utf8String: cn }) })])]) : new Name([]);
     const usage = family === 'rsa' ? KeyUsageFlags.digitalSignature | KeyUsageFlags.keyEncipherment : KeyUsageFlags.digitalSignature;
     const der = signCert(tbsFor({
       serial, issuer: issuer.name, subject, spki, notBefore, notAfter,
@@ -138,7 +150,8 @@ export class Pki {
         ext(OID.extKeyUsage, false, new ExtendedKeyUsage([id_kp_serverAuth])),
         ext(OID.ski, false, new SubjectKeyIdentifier(new Uint8Array(keyId(spki)).buffer)),
         ext(OID.aki, false, new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(new Uint8Array(issuer.ski).buffer) })),
-        ext(OID.san, !first, sanOf(identifiers)),
+        ...(names.length > 0 ? [ext(OID.san, !first, sanOf(identifiers))] : []),
+        ...tokens,
       ],
     }), issuer.key);
     return { der, serial, notBefore, notAfter };

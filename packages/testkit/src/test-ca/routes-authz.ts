@@ -1,5 +1,6 @@
 // Authorizations and challenges (RFC 8555 §7.5): read, deactivate, trigger. http-01, dns-01 and
-// tls-alpn-01 are validated in the background; onion-csr-01 at once, from the CSR in the request.
+// tls-alpn-01 are validated in the background; onion-csr-01 and tkauth-01 at once, from the CSR or
+// the Token Authority's token in the request.
 
 import { b64uDecode } from './b64.js';
 import {
@@ -8,6 +9,7 @@ import {
 import { validateOnionCsr } from './onion.js';
 import { AcmeProblem, problem } from './problem.js';
 import type { Account, Authz, Challenge } from './state.js';
+import { validateTkauth } from './tkauth.js';
 import { validateDns01 } from './validate-dns.js';
 import { validateHttp01 } from './validate-http.js';
 import { validateTlsAlpn01 } from './validate-tls-alpn.js';
@@ -58,6 +60,12 @@ async function validate(ctx: CaContext, authz: Authz, chall: Challenge, keyAuth:
   } else throw new AcmeProblem('serverInternal', `no validator for ${chall.type}`);
 }
 
+function tkauthCheck(ctx: CaContext, authz: Authz, account: Account, token: unknown): void {
+  const ta = ctx.config.tokenAuthority;
+  if (!ta) throw new AcmeProblem('serverInternal', 'this test CA trusts no Token Authority');
+  validateTkauth({ ta, identifier: authz.identifier, accountThumbprint: account.key.thumbprint, token, usedJtis: ctx.state.tkauthJtis, now: ctx.now() });
+}
+
 export async function challengeResource(ctx: CaContext, req: CaRequest, id: string): Promise<Reply> {
   const post = verifyPost(ctx, req, 'kid');
   const account = accountOf(post);
@@ -68,14 +76,21 @@ export async function challengeResource(ctx: CaContext, req: CaRequest, id: stri
   if (post.payload.length === 0) return reply();
   const body = payloadObject(post);
   const onion = chall.type === 'onion-csr-01';
+  const tkauth = chall.type === 'tkauth-01';
   if (onion && Object.keys(body).some((k) => k !== 'csr')) throw problem('malformed', 'an onion-csr-01 response is {"csr": <base64url DER>}');
-  if (!onion && Object.keys(body).length !== 0) throw problem('malformed', `a ${chall.type} response is the empty object {}`);
+  if (tkauth && (Object.keys(body).length !== 1 || typeof body.tkauth !== 'string')) {
+    throw problem('malformed', 'a tkauth-01 response is {"tkauth": "<compact JWT from the Token Authority>"}');
+  }
+  if (!onion && !tkauth && Object.keys(body).length !== 0) throw problem('malformed', `a ${chall.type} response is the empty object {}`);
   const der = onion ? b64uDecode(body.csr, 'csr') : undefined;
   if (chall.status !== 'pending') return reply();
   if (authz.status !== 'pending') throw problem('malformed', `the authorization is ${authz.status}, not pending`);
-  if (der) {
+  // validated at once, from what the request carries
+  const immediate = der ? () => { authz.onionKey = validateOnionCsr(authz.identifier, chall.token, der); }
+    : tkauth ? () => tkauthCheck(ctx, authz, account, body.tkauth) : undefined;
+  if (immediate) {
     try {
-      authz.onionKey = validateOnionCsr(authz.identifier, chall.token, der);
+      immediate();
       settle(ctx, authz, chall, undefined);
     } catch (e) {
       if (!(e instanceof AcmeProblem)) throw e;

@@ -10,11 +10,13 @@ import {
 import { checkIdentifiers, isOnion } from './identifiers.js';
 import { AcmeProblem, problem, type Identifier } from './problem.js';
 import type { Account, Authz, Challenge, IssuedCert, Order } from './state.js';
+import { isAuthorityTokenType } from './tkauth.js';
 
 const DAY_MS = 86400_000;
 
 function challengeTypes(id: Identifier, wildcard: boolean): string[] {
   if (id.type === 'ip') return ['http-01', 'tls-alpn-01'];
+  if (isAuthorityTokenType(id.type)) return ['tkauth-01'];
   if (isOnion(id.value)) return ['onion-csr-01'];
   return wildcard ? ['dns-01'] : ['http-01', 'dns-01', 'tls-alpn-01'];
 }
@@ -31,6 +33,7 @@ function newAuthz(ctx: CaContext, account: Account, ident: Identifier): Authz {
       id: ctx.state.id(), authzId: authz.id, type, status: 'pending',
       // onion-csr-01's nonce is standard base64 with padding (RFC 9799); tokens are base64url.
       token: type === 'onion-csr-01' ? randomBytes(16).toString('base64') : randomBytes(32).toString('base64url'),
+      ...(type === 'tkauth-01' && ctx.config.tokenAuthority?.url ? { tokenAuthority: ctx.config.tokenAuthority.url } : {}),
     };
     ctx.state.challenges.set(c.id, c);
     authz.challengeIds.push(c.id);
@@ -60,7 +63,7 @@ export function newOrder(ctx: CaContext, req: CaRequest): Reply {
   const post = verifyPost(ctx, req, 'kid');
   const account = accountOf(post);
   const body = payloadObject(post);
-  const identifiers = checkIdentifiers(body.identifiers);
+  const identifiers = checkIdentifiers(body.identifiers, { authorityTokens: ctx.config.tokenAuthority !== undefined });
   if (body.notBefore !== undefined || body.notAfter !== undefined) {
     throw problem('malformed', 'this CA does not accept notBefore / notAfter in orders');
   }

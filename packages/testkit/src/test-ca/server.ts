@@ -74,7 +74,8 @@ export async function handle(ctx: CaContext, req: CaRequest): Promise<Reply> {
   return found.r.run(ctx, req, found.id);
 }
 
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
+/** The request body; an AcmeProblem (413) past MAX_BODY. */
+export function readBody(req: http.IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -55,6 +55,8 @@ export interface Challenge {
   /** The token (http-01, dns-01, tls-alpn-01) or the onion-csr-01 nonce (standard base64). */
   token: string;
   status: ChallengeStatus;
+  /** tkauth-01: the Token Authority's URL, given to the client as `token-authority`. */
+  tokenAuthority?: string;
   validated?: Date;
   error?: ProblemDocument;
 }
@@ -90,6 +92,8 @@ export class CaState {
   readonly certs = new Map<string, IssuedCert>();
   /** JWK thumbprint → account id. */
   readonly accountByKey = new Map<string, string>();
+  /** The `jti` of every Token Authority token accepted (tkauth-01 refuses a reused one). */
+  readonly tkauthJtis = new Set<string>();
 
   constructor(readonly base: string, private readonly now: () => Date) {}
 
@@ -174,7 +178,9 @@ export class CaState {
   }
 
   challengeJson(c: Challenge, authKey: Record<string, string>): Record<string, unknown> {
-    const specific = c.type === 'onion-csr-01' ? { nonce: c.token, authKey } : { token: c.token };
+    const specific = c.type === 'onion-csr-01' ? { nonce: c.token, authKey }
+      : c.type === 'tkauth-01' ? { 'tkauth-type': 'atc', token: c.token, ...(c.tokenAuthority ? { 'token-authority': c.tokenAuthority } : {}) }
+        : { token: c.token };
     return {
       type: c.type,
       url: this.url('chall', c.id),
