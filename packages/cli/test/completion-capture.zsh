@@ -12,7 +12,9 @@ fi
 zpty -w z "PS1=''; RPS1=''; $setup"
 # every compadd that adds matches prints them first, one per line, after a <m> mark
 zpty -w z 'compadd() { if [[ ${@[(I)-[OAD]]} -ne 0 ]]; then builtin compadd "$@"; return; fi; local -a __m; builtin compadd -O __m "$@"; print -rl -- "<m>"${^__m}; builtin compadd "$@"; }'
-zpty -w z "zstyle ':completion:*' list-grouped false; zstyle ':completion:*' insert-tab false; bindkey '^I' complete-word"
+# Tab completes, then prints a mark: the next keys are typed only once the completion is over
+zpty -w z "zstyle ':completion:*' list-grouped false; zstyle ':completion:*' insert-tab false"
+zpty -w z 'function tab-then-mark { zle complete-word; print -r -- "<tab$((6*7))>" >/dev/tty }; zle -N tab-then-mark; bindkey "^I" tab-then-mark'
 zpty -w z 'print -r -- "<ready$((6*7))>"'
 local line
 integer n=0
@@ -20,10 +22,15 @@ integer n=0
 while (( n++ < 5000 )) && zpty -r z line; do [[ $line == *'<ready42>'* ]] && break; done
 for typed in "${@[2,-1]}"; do
   zpty -w -n z "$typed"$'\t'
-  zpty -w -n z $'\C-u'
-  zpty -w z 'print -r -- "<end$((6*7))>"'
+  integer tabbed=0
   while (( n++ < 100000 )) && zpty -r z line; do
-    [[ $line == *'<end42>'* ]] && { print -r -- '<end>'; break; }
+    if (( ! tabbed )) && [[ $line == *'<tab42>'* && $line != *'tab-then-mark'* ]]; then
+      tabbed=1
+      zpty -w -n z $'\C-u'
+      zpty -w z 'print -r -- "<end$((6*7))>"'
+      continue
+    fi
+    (( tabbed )) && [[ $line == *'<end42>'* ]] && { print -r -- '<end>'; break; }
     # the first match shares its line with what zle drew; the echo of the compadd definition is no match
     [[ $line == *'<m>'* && $line != *'compadd()'* ]] && print -r -- "${${line##*<m>}%%$'\r'*}"
   done

@@ -132,7 +132,7 @@ printf '%s\\n' "\${COMPREPLY[@]}"`;
 
   it('offers the known values: challenge types, key types, EAB algorithms, reason codes', () => {
     assert.deepEqual(complete('akamu-cli issue --challenge '), sorted(CHALLENGE_TYPES));
-    assert.deepEqual(complete('akamu-cli renew --challenge d'), ['dns-01', 'dns-persist-01']);
+    assert.deepEqual(complete('akamu-cli renew --challenge d'), sorted(CHALLENGE_TYPES.filter((t) => t.startsWith('d'))));
     assert.deepEqual(complete('akamu-cli account key-change --new-key-type '), sorted(KEY_TYPES));
     // bash splits ec:P at ':' and replaces only the text after it
     assert.deepEqual(complete('akamu-cli issue --cert-key-type ec:P'), ['P-256', 'P-384', 'P-521']);
