@@ -329,8 +329,14 @@ describe('dns-persist-01 against a real Pebble validation authority', () => {
     assert.deepEqual(before, [rec.value]);
 
     // The record stays in place: the second run's publisher does not touch DNS.
-    const second = recordingPublisher(false);
-    await issue(new DnsPersist01Solver({ publisher: second }), [name]);
+    // (Pebble 2.10 reuses a valid authorization when rand.Intn(100) is not above PEBBLE_AUTHZREUSE,
+    // so about 1 order in 100 even at 0: then no challenge is asked for, and the order is tried again)
+    let second = recordingPublisher(false);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      second = recordingPublisher(false);
+      await issue(new DnsPersist01Solver({ publisher: second }), [name]);
+      if (second.added.length > 0) break;
+    }
     assert.deepEqual(second.added, [rec], 'asked for the identical record');
     assert.deepEqual(await txt(`_validation-persist.${name}`), before, 'DNS unchanged');
   });
