@@ -160,10 +160,18 @@ describe('zero-edit certbot migration (real certbot trees)', () => {
     const chain = join(certDir(), 'mig.example.pem');
     const serialBefore = serialOf(await openssl(['x509', '-in', chain, '-noout', '-serial']));
     const keyBefore = readFileSync(`${chain}.key.pem`, 'utf8');
-    writeFileSync(logs.dns, '');
-    const r = await runCli(['renew', '--renewal-config', `${chain}.renewal.toml`, '--force', '--server-ca', pebble.caPemPath],
-      { env: { AKAMU_EAB_KEY: 'must-not-leak', CERTBOT_TOKEN: 'inherited' } });
-    assertSuccess(r);
+    const certbotDeploys = readFileSync(logs.deploy, 'utf8');
+    let r;
+    for (let attempt = 1; ; attempt++) {
+      writeFileSync(logs.dns, '');
+      writeFileSync(logs.deploy, certbotDeploys);
+      r = await runCli(['renew', '--renewal-config', `${chain}.renewal.toml`, '--force', '--server-ca', pebble.caPemPath],
+        { env: { AKAMU_EAB_KEY: 'must-not-leak', CERTBOT_TOKEN: 'inherited' } });
+      assertSuccess(r);
+      // Pebble 2.10 reuses a valid authorization about once in 100 even at PEBBLE_AUTHZREUSE=0 (its
+      // test is rand.Intn(100) > percent); a reused name asks no challenge, so renew again
+      if (calls(logs.dns).filter((c) => c.op === 'auth').length === 3 || attempt === 3) break;
+    }
     assert.notEqual(serialOf(await openssl(['x509', '-in', chain, '-noout', '-serial'])), serialBefore, 'a new certificate');
     const text = await openssl(['x509', '-in', chain, '-noout', '-text']);
     for (const n of ['DNS:mig.example', 'DNS:*.mig.example', 'DNS:www.mig.example']) assert.ok(text.includes(n), n);
@@ -226,7 +234,12 @@ describe('zero-edit certbot migration (real certbot trees)', () => {
     const server = await serveWebroot(webroot, pebble.httpPort);
     let r;
     try {
-      r = await runCli(['renew', '--renewal-config', `${chain}.renewal.toml`, '--force', '--server-ca', pebble.caPemPath]);
+      // (a reused authorization asks no challenge: renew again, see above)
+      for (let attempt = 1; ; attempt++) {
+        writeFileSync(logs.http, '');
+        r = await runCli(['renew', '--renewal-config', `${chain}.renewal.toml`, '--force', '--server-ca', pebble.caPemPath]);
+        if (r.code !== 0 || calls(logs.http).length > 0 || attempt === 3) break;
+      }
     } finally {
       await server.close();
     }
